@@ -1,0 +1,59 @@
+// The bridge actor: one per call. It owns the call's two legs, relays LegEvents between them and
+// decides how the call ends.
+//
+// Start: spawns and monitors the A-leg actor (the caller's leg, already in SIP) and the B-leg actor
+//   (which sends the INVITE to the target); publishes the call to the registry; arms the no-answer
+//   timer.
+// In: (leg_atom, LegEvent) from its legs:
+//   B ringing/early_media/answered/failed -> the same to A (18x, 183, 200, the callee's error);
+//   A cancelled -> B cancelled (CANCEL); either side's bye -> bye to the other (BYE);
+//   a 200 from B after the caller gave up (CANCEL crossing 200, no-answer timeout) -> BYE to B;
+//   a leg terminated while the other is still up -> the other is ended too.
+// In: (timeout_atom) the no-answer timer: before the answer, CANCEL to B and 480 to A.
+// In: (hangup_atom, std::string why) from the registry (operator or shutdown): BYE both answered
+//   legs, or CANCEL B and 503 to A before the answer.
+// Out: (update_atom, CallInfo) and (ended_atom, CallId) to the registry.
+// DOWN of a leg actor counts as that leg ending (the transport releases its SIP side).
+// Quits when both legs have terminated.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/protocol/call_types.hpp"
+#include "actors/protocol/leg_event.hpp"
+#include "actors/protocol/sip_port.hpp"
+
+namespace b2bua {
+
+struct BridgeConfig {
+  std::uint32_t no_answer_ms = 60000;
+};
+
+struct BridgeState {
+  CallInfo info;
+  caf::actor a;
+  caf::actor b;
+  LegId a_id = 0;
+  LegId b_id = 0;
+  caf::actor registry;
+  bool a_final = false;    ///< the caller got a final response (or cancelled)
+  bool answered = false;   ///< the callee answered and the caller got the 200
+  bool ending = false;     ///< BYE/CANCEL is under way
+  bool a_done = false;     ///< the A leg terminated
+  bool b_done = false;     ///< the B leg terminated
+
+  static inline const char* name = "b2bua.bridge";
+};
+
+/// `call` is the routed call; `target` the final Request-URI for the B leg. `registry` may be null.
+caf::behavior bridge_actor(caf::stateful_actor<BridgeState>* self, IncomingCall call,
+                           RouteDecision route, std::string target, BridgeConfig cfg,
+                           caf::actor transport, caf::actor registry,
+                           std::shared_ptr<SipPort> sip);
+
+}  // namespace b2bua

@@ -1,0 +1,138 @@
+// The call-leg actor and its SIP-side state.
+#include "actors/call_leg.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/protocol/atoms.hpp"
+
+namespace b2bua {
+
+void CallLegState::on_sip(const LegEvent& ev) {
+  switch (ev.kind) {
+    case LegEventKind::answered:
+      answered = true;
+      final = true;
+      break;
+    case LegEventKind::failed:
+      final = true;
+      break;
+    case LegEventKind::cancelled:
+      final = true;  // NUA answered the INVITE with 487
+      ended = true;
+      break;
+    case LegEventKind::bye:
+    case LegEventKind::terminated:
+      ended = true;
+      break;
+    default:
+      break;
+  }
+}
+
+std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
+  if (ended) {
+    return std::nullopt;
+  }
+  SipAction a;
+  a.leg = id;
+  if (role == LegRole::a) {
+    if (final && cmd.kind != LegEventKind::bye) {
+      return std::nullopt;
+    }
+    switch (cmd.kind) {
+      case LegEventKind::ringing:
+        a.kind = SipActionKind::respond;
+        a.status = cmd.status > 100 && cmd.status < 200 ? cmd.status : 180;
+        a.reason = a.status == cmd.status ? cmd.reason : "Ringing";
+        return a;
+      case LegEventKind::early_media:
+        a.kind = SipActionKind::respond;
+        a.status = cmd.status > 100 && cmd.status < 200 ? cmd.status : 183;
+        a.reason = a.status == cmd.status ? cmd.reason : "Session Progress";
+        a.sdp = cmd.sdp;
+        return a;
+      case LegEventKind::answered:
+        a.kind = SipActionKind::respond;
+        a.status = cmd.status >= 200 && cmd.status < 300 ? cmd.status : 200;
+        a.reason = a.status == cmd.status ? cmd.reason : "OK";
+        a.sdp = cmd.sdp;
+        answered = true;
+        final = true;
+        return a;
+      case LegEventKind::failed:
+        a.kind = SipActionKind::respond;
+        a.status = cmd.status >= 300 && cmd.status < 700 ? cmd.status : 500;
+        a.reason = a.status == cmd.status ? cmd.reason : "Server Internal Error";
+        a.warning = cmd.warning;
+        a.retry_after = cmd.retry_after;
+        final = true;
+        return a;
+      case LegEventKind::bye:
+        if (answered) {
+          a.kind = SipActionKind::bye;
+          a.why = cmd.reason;
+          ended = true;
+          return a;
+        }
+        if (!final) {  // not answered yet: the caller gets an error instead
+          a.kind = SipActionKind::respond;
+          a.status = cmd.status >= 300 ? cmd.status : 503;
+          a.reason = cmd.status >= 300 ? cmd.reason : "Service Unavailable";
+          a.warning = cmd.warning.empty() ? "b2bua.call.ended" : cmd.warning;
+          final = true;
+          return a;
+        }
+        return std::nullopt;
+      default:
+        return std::nullopt;
+    }
+  }
+  switch (cmd.kind) {
+    case LegEventKind::cancelled:
+    case LegEventKind::bye:
+      if (answered) {
+        a.kind = SipActionKind::bye;
+      } else if (!final) {
+        a.kind = SipActionKind::cancel;
+      } else {
+        return std::nullopt;
+      }
+      a.why = cmd.reason;
+      ended = true;
+      return a;
+    default:
+      return std::nullopt;
+  }
+}
+
+caf::behavior call_leg_actor(caf::stateful_actor<CallLegState>* self, LegRole role, LegId id,
+                             caf::actor bridge, caf::actor transport, std::shared_ptr<SipPort> sip,
+                             OutboundInvite invite) {
+  self->state.id = id;
+  self->state.role = role;
+  self->send(transport, attach_atom::value, id, caf::actor{self}, role == LegRole::a);
+  if (role == LegRole::b) {
+    SipAction a;
+    a.leg = id;
+    a.kind = SipActionKind::invite;
+    a.invite = std::move(invite);
+    sip->execute(std::move(a));
+  }
+  return {
+      [self, bridge](sip_atom, LegEvent& ev) {
+        self->state.on_sip(ev);
+        const bool last = ev.kind == LegEventKind::terminated;
+        self->send(bridge, leg_atom::value, std::move(ev));
+        if (last) {
+          self->quit();
+        }
+      },
+      [self, sip](leg_atom, const LegEvent& cmd) {
+        if (auto action = self->state.on_bridge(cmd)) {
+          sip->execute(std::move(*action));
+        }
+      },
+  };
+}
+
+}  // namespace b2bua

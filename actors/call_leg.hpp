@@ -1,0 +1,50 @@
+// The call-leg actor: one per SIP leg. It turns the bridge's LegEvents into SIP actions on its own
+// side and reports what happens on that side back to the bridge.
+//
+// Start: (attach_atom, id, self, role == a) to the transport; a B leg then sends its INVITE.
+// In from the transport: (sip_atom, LegEvent) - forwarded to the bridge as (leg_atom, LegEvent);
+//   `terminated` makes the actor quit (nothing more can happen on the leg).
+// In from the bridge: (leg_atom, LegEvent) - a request to act on this side:
+//   A leg: ringing -> 18x, early_media -> 183 with SDP, answered -> 200 with SDP, failed -> final
+//          error (with Warning / Retry-After), bye -> BYE (or an error response before the answer).
+//   B leg: cancelled -> CANCEL (BYE once answered), bye -> BYE (CANCEL before the answer).
+// No replies, no timers: the bridge owns the call's timing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/protocol/leg_event.hpp"
+#include "actors/protocol/sip_port.hpp"
+
+namespace b2bua {
+
+enum class LegRole : std::uint8_t { a, b };
+
+/// What a leg knows of its own SIP side. Pure logic, testable without messaging.
+struct CallLegState {
+  LegId id = 0;
+  LegRole role = LegRole::a;
+  bool answered = false;  ///< A: we sent 2xx; B: we received 2xx
+  bool final = false;     ///< a final response went out (A) or came in (B)
+  bool ended = false;     ///< BYE/CANCEL sent or received, or terminated
+
+  /// Notes an event from the SIP side.
+  void on_sip(const LegEvent& ev);
+  /// The SIP action that carries out a bridge request, if any is due in the current state.
+  std::optional<SipAction> on_bridge(const LegEvent& cmd);
+
+  static inline const char* name = "b2bua.call_leg";
+};
+
+/// Spawned by the bridge. `invite` is used by B legs only.
+caf::behavior call_leg_actor(caf::stateful_actor<CallLegState>* self, LegRole role, LegId id,
+                             caf::actor bridge, caf::actor transport, std::shared_ptr<SipPort> sip,
+                             OutboundInvite invite);
+
+}  // namespace b2bua

@@ -1,0 +1,24 @@
+// The atoms of the b2bua actor protocol (CAF 0.17: at most 10 characters each).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace b2bua {
+
+using attach_atom = caf::atom_constant<caf::atom("attach")>;     // leg actor -> transport
+using incoming_atom = caf::atom_constant<caf::atom("incoming")>; // transport -> router
+using leg_atom = caf::atom_constant<caf::atom("leg")>;           // LegEvent carrier
+using route_atom = caf::atom_constant<caf::atom("route")>;       // router: a decision arrives
+using hangup_atom = caf::atom_constant<caf::atom("hangup")>;     // operator or shutdown -> bridge
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;   // a CAF-clock timer fired
+using update_atom = caf::atom_constant<caf::atom("update")>;     // bridge -> registry
+using ended_atom = caf::atom_constant<caf::atom("ended")>;       // bridge -> registry
+using list_atom = caf::atom_constant<caf::atom("list")>;         // -> registry
+using get_atom = caf::atom_constant<caf::atom("get")>;           // -> registry
+using drain_atom = caf::atom_constant<caf::atom("drain")>;       // -> registry: hang up all
+
+}  // namespace b2bua
+
+namespace b2bua {
+using sip_atom = caf::atom_constant<caf::atom("sip")>;           // transport -> leg: a SIP-side LegEvent
+}  // namespace b2bua

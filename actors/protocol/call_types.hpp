@@ -1,0 +1,133 @@
+// Plain value types that describe a call: what arrived, where it goes, and what it looks like now.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "actors/protocol/ids.hpp"
+
+namespace b2bua {
+
+/// Everything the router and the bridge need to know about a new INVITE (A leg).
+struct IncomingCall {
+  LegId leg = 0;
+  std::string call_id;       ///< The caller's SIP Call-ID (A side only; never sent to B).
+  std::string from_uri;      ///< e.g. "sip:alice@10.0.0.1"
+  std::string from_display;  ///< display name, may be empty
+  std::string from_user;
+  std::string to_uri;
+  std::string to_display;
+  std::string to_user;
+  std::string request_uri;   ///< the Request-URI of the INVITE
+  std::string ruri_user;
+  std::string source;        ///< "ip:port" the INVITE came from
+  int max_forwards = 70;     ///< as received (70 when absent)
+  std::string sdp;           ///< the offer, empty when the INVITE had none
+  std::int64_t received_ms = 0;  ///< wall clock, ms since the epoch
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, IncomingCall& x) {
+  return f(caf::meta::type_name("IncomingCall"), x.leg, x.call_id, x.from_uri, x.from_display,
+           x.from_user, x.to_uri, x.to_display, x.to_user, x.request_uri, x.ruri_user, x.source,
+           x.max_forwards, x.sdp, x.received_ms);
+}
+
+/// What a routing policy decided for one call.
+struct RouteDecision {
+  enum class Kind : std::uint8_t { route, reject };
+  Kind kind = Kind::reject;
+  std::string target;      ///< with route: the URI to send the B leg to
+  std::string route_name;  ///< the rule that matched, for logs and the REST API
+  int status = 404;        ///< with reject
+  std::string reason = "Not Found";
+  std::string warning = "b2bua.route.no_match";
+
+  static RouteDecision route_to(std::string target, std::string name = {}) {
+    RouteDecision d;
+    d.kind = Kind::route;
+    d.target = std::move(target);
+    d.route_name = std::move(name);
+    d.status = 0;
+    d.reason.clear();
+    d.warning.clear();
+    return d;
+  }
+  static RouteDecision reject(int status, std::string reason, std::string warning) {
+    RouteDecision d;
+    d.status = status;
+    d.reason = std::move(reason);
+    d.warning = std::move(warning);
+    return d;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RouteDecision& x) {
+  return f(caf::meta::type_name("RouteDecision"), x.kind, x.target, x.route_name, x.status,
+           x.reason, x.warning);
+}
+
+/// How the B leg's INVITE is built: decided by the router and the bridge, executed by the SIP layer.
+struct OutboundInvite {
+  std::string request_uri;   ///< final R-URI (user part already applied)
+  std::string to_uri;        ///< To header URI
+  std::string to_display;
+  std::string from_user;     ///< user part kept from the caller; host is b2buad's own
+  std::string from_display;
+  std::string call_id;       ///< fresh Call-ID for the B leg
+  int max_forwards = 70;     ///< already decremented
+  std::string sdp;           ///< offer to send (empty: none)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, OutboundInvite& x) {
+  return f(caf::meta::type_name("OutboundInvite"), x.request_uri, x.to_uri, x.to_display,
+           x.from_user, x.from_display, x.call_id, x.max_forwards, x.sdp);
+}
+
+/// A snapshot of one leg, for the call table.
+struct LegInfo {
+  LegId id = 0;
+  std::string role;       ///< "a" or "b"
+  std::string state;      ///< "incoming", "calling", "ringing", "early", "answered", "confirmed", "ended"
+  std::string call_id;    ///< this leg's SIP Call-ID
+  std::string remote;     ///< A: source address; B: the target URI
+  int last_status = 0;    ///< the last SIP status seen or sent on this leg
+  std::int64_t created_ms = 0;
+  std::int64_t answered_ms = 0;
+  std::int64_t ended_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, LegInfo& x) {
+  return f(caf::meta::type_name("LegInfo"), x.id, x.role, x.state, x.call_id, x.remote,
+           x.last_status, x.created_ms, x.answered_ms, x.ended_ms);
+}
+
+/// A snapshot of one call, as the bridge publishes it to the call registry.
+struct CallInfo {
+  CallId id = 0;
+  std::string from;
+  std::string to;
+  std::string target;
+  std::string route;
+  std::string state;      ///< "routing", "calling", "ringing", "early", "answered", "ending", "ended"
+  std::int64_t start_ms = 0;
+  std::int64_t answer_ms = 0;
+  std::int64_t end_ms = 0;
+  int final_status = 0;   ///< the final status the caller got (0 while none)
+  std::string end_reason; ///< e.g. "caller_bye", "callee_bye", "cancelled", "failed", "no_answer"
+  std::vector<LegInfo> legs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, CallInfo& x) {
+  return f(caf::meta::type_name("CallInfo"), x.id, x.from, x.to, x.target, x.route, x.state,
+           x.start_ms, x.answer_ms, x.end_ms, x.final_status, x.end_reason, x.legs);
+}
+
+}  // namespace b2bua

@@ -1,0 +1,197 @@
+// RouteTable: wildcard matching of calls against the configured rules, and the static table policy.
+#include "actors/route_table.hpp"
+
+#include <cctype>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+namespace b2bua {
+
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    auto a = static_cast<unsigned char>(s[i]);
+    auto b = static_cast<unsigned char>(prefix[i]);
+    if (std::tolower(a) != std::tolower(b)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool has_uri_scheme(std::string_view pattern) {
+  return starts_with_nocase(pattern, "sip:") || starts_with_nocase(pattern, "sips:") ||
+         starts_with_nocase(pattern, "tel:");
+}
+
+// From a header value such as `"Alice" <sip:alice@h>;tag=1`, the part between the angle brackets.
+// A quoted display name may itself contain '<', so quoted strings are skipped.
+std::string_view addr_spec(std::string_view value) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;  // skip the escaped character
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '<') {
+      auto rest = value.substr(i + 1);
+      auto close = rest.find('>');
+      return trim(close == std::string_view::npos ? rest : rest.substr(0, close));
+    }
+  }
+  return value;
+}
+
+// Escapes what may not appear literally in the user part of a SIP URI (RFC 3261, 25.1).
+// '%' is kept: a user taken from a parsed Request-URI is already escaped.
+std::string escape_user(std::string_view user) {
+  static constexpr std::string_view allowed = "-_.!~*'()&=+$,;?/%";
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(user.size());
+  for (char c : user) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || allowed.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0x0F];
+    }
+  }
+  return out;
+}
+
+bool field_matches(const std::string& pattern, const std::string& uri, const std::string& user) {
+  if (pattern.empty()) {
+    return true;
+  }
+  if (has_uri_scheme(pattern)) {
+    return wildcard_match(pattern, strip_uri_params(uri));
+  }
+  return wildcard_match(pattern, user);
+}
+
+}  // namespace
+
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  // Greedy scan that backtracks only to the most recent '*': each backtrack advances the text
+  // position that star covers, so the worst case is O(n*m) with no recursion.
+  std::size_t p = 0;
+  std::size_t t = 0;
+  std::size_t star = std::string_view::npos;
+  std::size_t star_text = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_text = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_text;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
+}
+
+std::string strip_uri_params(std::string_view uri) {
+  auto spec = addr_spec(trim(uri));
+  // The user part may contain ';' and '?' (RFC 3261 user-unreserved) but never a literal '@',
+  // so parameters and headers are looked for after the '@' when there is one.
+  auto at = spec.find('@');
+  auto from = at == std::string_view::npos ? 0 : at + 1;
+  auto cut = spec.find_first_of(";?", from);
+  return std::string{trim(spec.substr(0, cut))};
+}
+
+bool rule_matches(const RouteRule& rule, const IncomingCall& call) {
+  return field_matches(rule.match_from, call.from_uri, call.from_user) &&
+         field_matches(rule.match_to, call.to_uri, call.to_user) &&
+         field_matches(rule.match_ruri, call.request_uri, call.ruri_user) &&
+         (rule.match_source.empty() || wildcard_match(rule.match_source, call.source));
+}
+
+RouteDecision decide(const std::vector<RouteRule>& rules, const IncomingCall& call) {
+  if (rules.empty()) {
+    return RouteDecision::route_to(call.request_uri, "pass-through");
+  }
+  for (const auto& rule : rules) {
+    if (!rule_matches(rule, call)) {
+      continue;
+    }
+    if (rule.action == "reject") {
+      return RouteDecision::reject(rule.reject_status, rule.reject_reason, "b2bua.route.rejected");
+    }
+    // A config that passed parse_config never gets here without a target or with another
+    // action; a rule list built by code might, and that is our fault, not the caller's.
+    if (rule.action != "route" || rule.targets.empty()) {
+      return RouteDecision::reject(500, "Server Internal Error", "b2bua.route.bad_rule");
+    }
+    return RouteDecision::route_to(rule.targets.front(), rule.name);
+  }
+  return RouteDecision::reject(404, "Not Found", "b2bua.route.no_match");
+}
+
+RoutePolicy make_table_policy(std::vector<RouteRule> rules) {
+  // Shared and immutable: copies of the policy (std::function copies) do not copy the table.
+  auto table = std::make_shared<const std::vector<RouteRule>>(std::move(rules));
+  return [table](const IncomingCall& call, RouteReply reply) {
+    if (reply) {
+      reply(decide(*table, call));
+    }
+  };
+}
+
+std::string apply_target(std::string_view target, std::string_view ruri_user) {
+  std::size_t scheme_len = 0;
+  if (starts_with_nocase(target, "sip:")) {
+    scheme_len = 4;
+  } else if (starts_with_nocase(target, "sips:")) {
+    scheme_len = 5;
+  }
+  auto rest = target.substr(scheme_len);
+  // Not a SIP URI, no host, already a user (a literal '@' only ever ends the user part), or no
+  // user to keep: the target is used as given.
+  if (scheme_len == 0 || rest.empty() || rest.find('@') != std::string_view::npos ||
+      ruri_user.empty()) {
+    return std::string{target};
+  }
+  std::string out{target.substr(0, scheme_len)};
+  out += escape_user(ruri_user);
+  out += '@';
+  out += rest;
+  return out;
+}
+
+}  // namespace b2bua

@@ -1,0 +1,697 @@
+// Config: parses and validates the b2buad configuration (JSON with comments) into a Config.
+// Every error is one line naming the JSON path and the rule; nothing here throws to the caller.
+#include "api/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace b2bua::api {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// An empty string means "no error".
+using Error = std::string;
+
+constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
+constexpr std::size_t max_key_in_message = 64;
+constexpr std::size_t max_message = 512;
+
+// ---- text helpers -------------------------------------------------------------------------------
+
+bool is_control(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7F;
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), is_control);
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool is_alnum(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') {
+      a = static_cast<char>(a - 'A' + 'a');
+    }
+    if (a != prefix[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// One line, bounded: control characters become '?', and a long text is cut at a UTF-8 boundary.
+std::string one_line(std::string_view s, std::size_t limit) {
+  std::string out;
+  if (s.size() > limit) {
+    std::size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    s = s.substr(0, cut);
+  }
+  for (char c : s) {
+    out += is_control(c) ? '?' : c;
+  }
+  return out;
+}
+
+std::string key_path(const std::string& path, const std::string& key) {
+  std::string k = one_line(key, max_key_in_message);
+  if (k.size() < key.size()) {
+    k += "...";
+  }
+  return path.empty() ? k : path + "." + k;
+}
+
+std::string index_path(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+Error fail(const std::string& path, std::string_view rule) {
+  return path + ": " + std::string{rule};
+}
+
+// ---- host and port ------------------------------------------------------------------------------
+
+bool valid_port(std::string_view s, std::uint16_t& out) {
+  if (s.empty() || s.size() > 5) {
+    return false;
+  }
+  std::uint32_t value = 0;
+  for (char c : s) {
+    if (!is_digit(c)) {
+      return false;
+    }
+    value = value * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (value > 65535) {
+    return false;
+  }
+  out = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+bool valid_name_host(std::string_view h) {
+  if (h.empty()) {
+    return false;
+  }
+  for (char c : h) {
+    if (!is_alnum(c) && c != '.' && c != '-' && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An IPv6 literal without brackets: hex digits, at least two ':', dots for an embedded IPv4
+// address, and an optional "%zone".
+bool valid_v6_host(std::string_view h) {
+  auto percent = h.find('%');
+  auto addr = h.substr(0, percent);
+  if (std::count(addr.begin(), addr.end(), ':') < 2) {
+    return false;
+  }
+  for (char c : addr) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
+      return false;
+    }
+  }
+  return percent == std::string_view::npos || valid_name_host(h.substr(percent + 1));
+}
+
+/// Splits "host[:port]" or "[v6][:port]". The host comes back without brackets.
+bool parse_host_port(std::string_view text, bool port_required, std::string& host,
+                     std::optional<std::uint16_t>& port) {
+  std::string_view h;
+  std::string_view rest;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    h = text.substr(1, close - 1);
+    rest = text.substr(close + 1);
+    if (!valid_v6_host(h)) {
+      return false;
+    }
+  } else {
+    auto colon = text.find(':');
+    h = text.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
+    if (!valid_name_host(h)) {
+      return false;
+    }
+  }
+  port.reset();
+  if (rest.empty()) {
+    if (port_required) {
+      return false;
+    }
+  } else {
+    std::uint16_t p = 0;
+    if (rest.front() != ':' || !valid_port(rest.substr(1), p)) {
+      return false;
+    }
+    port = p;
+  }
+  host = std::string{h};
+  return true;
+}
+
+/// "sip:" or "sips:", an optional user, a host, an optional port 1-65535, optional parameters.
+bool valid_sip_target(std::string_view uri) {
+  std::size_t scheme = starts_with_nocase(uri, "sip:") ? 4 : starts_with_nocase(uri, "sips:") ? 5 : 0;
+  if (scheme == 0) {
+    return false;
+  }
+  for (char c : uri) {
+    if (is_control(c) || c == ' ' || c == '<' || c == '>' || c == '"') {
+      return false;
+    }
+  }
+  auto rest = uri.substr(scheme);
+  auto at = rest.find('@');
+  if (at != std::string_view::npos) {
+    if (at == 0) {
+      return false;
+    }
+    rest = rest.substr(at + 1);
+  }
+  auto hostport = rest.substr(0, rest.find_first_of(";?"));
+  std::string host;
+  std::optional<std::uint16_t> port;
+  return parse_host_port(hostport, false, host, port) && (!port || *port != 0);
+}
+
+// ---- value readers ------------------------------------------------------------------------------
+
+struct IntRule {
+  std::int64_t lo;
+  std::int64_t hi;
+  std::string too_low;  ///< also for values that are not integers
+  std::string too_high;
+};
+
+IntRule range(std::int64_t lo, std::int64_t hi) {
+  auto rule = "must be an integer " + std::to_string(lo) + "-" + std::to_string(hi);
+  return IntRule{lo, hi, rule, rule};
+}
+
+Error read_int(const json& v, const std::string& path, const IntRule& rule, std::uint32_t& out) {
+  if (!v.is_number_integer()) {
+    // A float is never accepted; a huge one gets the message about the upper bound.
+    bool huge = v.is_number_float() && v.get<double>() > static_cast<double>(rule.hi);
+    return fail(path, huge ? rule.too_high : rule.too_low);
+  }
+  std::int64_t n = 0;
+  if (v.is_number_unsigned()) {
+    auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(rule.hi)) {
+      return fail(path, rule.too_high);
+    }
+    n = static_cast<std::int64_t>(u);
+  } else {
+    n = v.get<std::int64_t>();
+  }
+  if (n < rule.lo) {
+    return fail(path, rule.too_low);
+  }
+  if (n > rule.hi) {
+    return fail(path, rule.too_high);
+  }
+  out = static_cast<std::uint32_t>(n);
+  return {};
+}
+
+Error read_bool(const json& v, const std::string& path, bool& out) {
+  if (!v.is_boolean()) {
+    return fail(path, "must be a boolean");
+  }
+  out = v.get<bool>();
+  return {};
+}
+
+Error read_string(const json& v, const std::string& path, std::string& out) {
+  if (!v.is_string()) {
+    return fail(path, "must be a string");
+  }
+  out = v.get<std::string>();
+  return {};
+}
+
+Error read_clean_string(const json& v, const std::string& path, bool allow_empty, std::string& out) {
+  const char* rule = allow_empty ? "must be a string without control characters"
+                                 : "must be a non-empty string without control characters";
+  if (!v.is_string()) {
+    return fail(path, rule);
+  }
+  const auto& s = v.get_ref<const std::string&>();
+  if ((!allow_empty && s.empty()) || has_control(s)) {
+    return fail(path, rule);
+  }
+  out = s;
+  return {};
+}
+
+Error read_listen(const json& v, const std::string& path, std::string& out) {
+  if (!v.is_string() || !split_host_port(v.get<std::string>())) {
+    return fail(path, "must be host:port with a port 0-65535");
+  }
+  out = v.get<std::string>();
+  return {};
+}
+
+Error read_advertise(const json& v, const std::string& path, std::string& out) {
+  const char* rule = "must be a host name or IP address, or empty for auto";
+  if (!v.is_string()) {
+    return fail(path, rule);
+  }
+  const auto& s = v.get_ref<const std::string&>();
+  std::string host;
+  std::optional<std::uint16_t> port;
+  bool ok = s.empty() || valid_name_host(s) || valid_v6_host(s) ||
+            (parse_host_port(s, false, host, port) && !port && s.front() == '[');
+  if (!ok) {
+    return fail(path, rule);
+  }
+  out = s;
+  return {};
+}
+
+Error read_log_level(const json& v, const std::string& path, std::string& out) {
+  static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    for (auto level : levels) {
+      if (s == level) {
+        out = s;
+        return {};
+      }
+    }
+  }
+  return fail(path, "must be one of trace, debug, info, warn, error, off");
+}
+
+// ---- objects ------------------------------------------------------------------------------------
+
+template <class Target>
+struct Field {
+  const char* key;
+  std::function<Error(const json&, const std::string&, Target&)> read;
+};
+
+/// Reads an object whose keys are all known; the first unknown key or bad value is the error.
+template <class Target>
+Error read_object(const json& obj, const std::string& path,
+                  std::initializer_list<Field<Target>> fields, Target& target) {
+  if (!obj.is_object()) {
+    return fail(path.empty() ? "config" : path, "must be an object");
+  }
+  for (const auto& [key, value] : obj.items()) {
+    const Field<Target>* field = nullptr;
+    for (const auto& f : fields) {
+      if (key == f.key) {
+        field = &f;
+        break;
+      }
+    }
+    auto here = key_path(path, key);
+    if (field == nullptr) {
+      return fail(here, "unknown key");
+    }
+    if (auto err = field->read(value, here, target); !err.empty()) {
+      return err;
+    }
+  }
+  return {};
+}
+
+const char* standard_reason(int status) {
+  static constexpr std::pair<int, const char*> phrases[] = {
+      {300, "Multiple Choices"}, {301, "Moved Permanently"}, {302, "Moved Temporarily"},
+      {305, "Use Proxy"}, {380, "Alternative Service"}, {400, "Bad Request"},
+      {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"}, {404, "Not Found"},
+      {405, "Method Not Allowed"}, {406, "Not Acceptable"}, {407, "Proxy Authentication Required"},
+      {408, "Request Timeout"}, {410, "Gone"}, {413, "Request Entity Too Large"},
+      {414, "Request-URI Too Long"}, {415, "Unsupported Media Type"},
+      {416, "Unsupported URI Scheme"}, {420, "Bad Extension"}, {421, "Extension Required"},
+      {423, "Interval Too Brief"}, {480, "Temporarily Unavailable"},
+      {481, "Call/Transaction Does Not Exist"}, {482, "Loop Detected"}, {483, "Too Many Hops"},
+      {484, "Address Incomplete"}, {485, "Ambiguous"}, {486, "Busy Here"},
+      {487, "Request Terminated"}, {488, "Not Acceptable Here"}, {491, "Request Pending"},
+      {493, "Undecipherable"}, {500, "Server Internal Error"}, {501, "Not Implemented"},
+      {502, "Bad Gateway"}, {503, "Service Unavailable"}, {504, "Server Time-out"},
+      {505, "Version Not Supported"}, {513, "Message Too Large"}, {600, "Busy Everywhere"},
+      {603, "Decline"}, {604, "Does Not Exist Anywhere"}, {606, "Not Acceptable"},
+  };
+  for (const auto& [code, phrase] : phrases) {
+    if (code == status) {
+      return phrase;
+    }
+  }
+  return "Rejected";
+}
+
+/// A route while it is read: the rule plus which optional keys were present.
+struct RouteDraft {
+  RouteRule rule;
+  bool has_targets = false;
+  bool has_status = false;
+  bool has_reason = false;
+};
+
+Error read_match(const json& v, const std::string& path, RouteDraft& d) {
+  using F = Field<RouteRule>;
+  return read_object<RouteRule>(
+      v, path,
+      {F{"from", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_from); }},
+       F{"to", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_to); }},
+       F{"ruri", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_ruri); }},
+       F{"source", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_source); }}},
+      d.rule);
+}
+
+Error read_action(const json& v, const std::string& path, RouteDraft& d) {
+  if (!v.is_string() || (v != "route" && v != "reject")) {
+    return fail(path, "must be \"route\" or \"reject\"");
+  }
+  d.rule.action = v.get<std::string>();
+  return {};
+}
+
+Error read_targets(const json& v, const std::string& path, RouteDraft& d) {
+  if (!v.is_array() || v.empty()) {
+    return fail(path, "must be a non-empty array of sip: or sips: URIs");
+  }
+  d.has_targets = true;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto& t = v[i];
+    if (!t.is_string() || !valid_sip_target(t.get_ref<const std::string&>())) {
+      return fail(index_path(path, i), "must be a sip: or sips: URI with a host");
+    }
+    d.rule.targets.push_back(t.get<std::string>());
+  }
+  return {};
+}
+
+Error read_status(const json& v, const std::string& path, RouteDraft& d) {
+  std::uint32_t status = 0;
+  const IntRule rule{300, 699, "must be a SIP status 300-699", "must be a SIP status 300-699"};
+  if (auto err = read_int(v, path, rule, status); !err.empty()) {
+    return err;
+  }
+  d.rule.reject_status = static_cast<int>(status);
+  d.has_status = true;
+  return {};
+}
+
+Error read_route(const json& v, const std::string& path, std::size_t index, RouteRule& out) {
+  RouteDraft d;
+  d.rule.name = "route" + std::to_string(index);
+  using F = Field<RouteDraft>;
+  auto err = read_object<RouteDraft>(
+      v, path,
+      {F{"name", [](auto& x, auto& p, auto& r) { return read_clean_string(x, p, false, r.rule.name); }},
+       F{"match", read_match},
+       F{"action", read_action},
+       F{"targets", read_targets},
+       F{"status", read_status},
+       F{"reason",
+         [](auto& x, auto& p, auto& r) {
+           r.has_reason = true;
+           return read_clean_string(x, p, false, r.rule.reject_reason);
+         }}},
+      d);
+  if (!err.empty()) {
+    return err;
+  }
+  if (d.rule.action == "route") {
+    if (!d.has_targets) {
+      return fail(path + ".targets", "must be a non-empty array of sip: or sips: URIs");
+    }
+    if (d.has_status || d.has_reason) {
+      return fail(path + (d.has_reason ? ".reason" : ".status"), "only allowed with action \"reject\"");
+    }
+  } else {
+    if (d.has_targets) {
+      return fail(path + ".targets", "only allowed with action \"route\"");
+    }
+    if (!d.has_reason) {
+      d.rule.reject_reason = standard_reason(d.rule.reject_status);
+    }
+  }
+  out = std::move(d.rule);
+  return {};
+}
+
+Error read_routes(const json& v, const std::string& path, Config& c) {
+  if (!v.is_array()) {
+    return fail(path, "must be an array");
+  }
+  c.routes.clear();
+  c.routes.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    RouteRule rule;
+    if (auto err = read_route(v[i], index_path(path, i), i, rule); !err.empty()) {
+      return err;
+    }
+    c.routes.push_back(std::move(rule));
+  }
+  return {};
+}
+
+using ConfigField = Field<Config>;
+
+Error read_sip(const json& v, const std::string& path, Config& c) {
+  return read_object<Config>(
+      v, path,
+      {ConfigField{"listen", [](auto& x, auto& p, auto& t) { return read_listen(x, p, t.sip_listen); }},
+       ConfigField{"advertise",
+                   [](auto& x, auto& p, auto& t) { return read_advertise(x, p, t.sip_advertise); }},
+       ConfigField{"user_agent",
+                   [](auto& x, auto& p, auto& t) { return read_clean_string(x, p, true, t.user_agent); }}},
+      c);
+}
+
+Error read_api(const json& v, const std::string& path, Config& c) {
+  return read_object<Config>(
+      v, path,
+      {ConfigField{"listen", [](auto& x, auto& p, auto& t) { return read_listen(x, p, t.api_listen); }},
+       ConfigField{"enabled", [](auto& x, auto& p, auto& t) { return read_bool(x, p, t.api_enabled); }}},
+      c);
+}
+
+Error read_limits(const json& v, const std::string& path, Config& c) {
+  return read_object<Config>(
+      v, path,
+      {ConfigField{"max_calls",
+                   [](auto& x, auto& p, auto& t) {
+                     // The message for too few is the documented contract; the cap is a sanity bound.
+                     const IntRule rule{1, 1000000, "must be an integer >= 1",
+                                        "must be an integer <= 1000000"};
+                     return read_int(x, p, rule, t.max_calls);
+                   }},
+       ConfigField{"retry_after_s",
+                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(0, 3600), t.retry_after_s); }}},
+      c);
+}
+
+Error read_timers(const json& v, const std::string& path, Config& c) {
+  return read_object<Config>(
+      v, path,
+      {ConfigField{"no_answer_ms",
+                   [](auto& x, auto& p, auto& t) {
+                     return read_int(x, p, range(100, 86400000), t.no_answer_ms);
+                   }},
+       ConfigField{"sip_t1_ms",
+                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(10, 10000), t.sip_t1_ms); }},
+       ConfigField{"route_timeout_ms",
+                   [](auto& x, auto& p, auto& t) {
+                     return read_int(x, p, range(10, 60000), t.route_timeout_ms);
+                   }},
+       ConfigField{"drain_ms",
+                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(0, 600000), t.drain_ms); }}},
+      c);
+}
+
+Error read_log(const json& v, const std::string& path, Config& c) {
+  return read_object<Config>(
+      v, path,
+      {ConfigField{"level", [](auto& x, auto& p, auto& t) { return read_log_level(x, p, t.log_level); }}},
+      c);
+}
+
+Error read_actors(const json& v, const std::string& path, Config& c) {
+  return read_object<Config>(
+      v, path,
+      {ConfigField{"workers",
+                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(0, 256), t.workers); }}},
+      c);
+}
+
+Error read_config(const json& root, Config& c) {
+  if (!root.is_object()) {
+    return "config: the top level must be an object";
+  }
+  return read_object<Config>(
+      root, "",
+      {ConfigField{"sip", read_sip}, ConfigField{"api", read_api}, ConfigField{"limits", read_limits},
+       ConfigField{"timers", read_timers}, ConfigField{"routes", read_routes},
+       ConfigField{"log", read_log}, ConfigField{"actors", read_actors}},
+      c);
+}
+
+// ---- parse errors -------------------------------------------------------------------------------
+
+std::string position(const std::string& text, std::size_t byte) {
+  // nlohmann reports the 1-based index of the last character read; count lines as it does.
+  std::size_t end = byte < text.size() ? byte : text.size();
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < end; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(byte - line_start);
+}
+
+// nlohmann's what() is "[json.exception.parse_error.101] parse error at line 1, column 2: <what>".
+std::string_view description(std::string_view what) {
+  auto column = what.find("column ");
+  auto colon = what.find(": ", column == std::string_view::npos ? 0 : column);
+  if (colon != std::string_view::npos) {
+    return what.substr(colon + 2);
+  }
+  auto bracket = what.find("] ");
+  return bracket == std::string_view::npos ? what : what.substr(bracket + 2);
+}
+
+std::string parse_error_line(const std::string& text, const json::parse_error& e) {
+  return "config: parse error at " + position(text, e.byte) + ": " + std::string{description(e.what())};
+}
+
+// out_of_range.406 "number overflow parsing '1e400'" carries no offset: find the number ourselves.
+std::string overflow_line(const std::string& text, const json::exception& e) {
+  std::string_view what = description(e.what());
+  auto open = what.find('\'');
+  auto close = open == std::string_view::npos ? open : what.find('\'', open + 1);
+  if (close != std::string_view::npos && close > open + 1) {
+    auto at = text.find(what.substr(open + 1, close - open - 1));
+    if (at != std::string::npos) {
+      return "config: parse error at " + position(text, at + 1) + ": " + std::string{what};
+    }
+  }
+  return "config: parse error: " + std::string{what};
+}
+
+}  // namespace
+
+const char* default_config_text() {
+  return R"json(// b2buad default configuration: pass-through, every call goes to its own Request-URI.
+// Every key is optional; see schemas/config.schema.json for all keys, ranges and defaults.
+{
+  "sip": { "listen": "0.0.0.0:5060", "advertise": "", "user_agent": "b2bua" },
+  "api": { "listen": "127.0.0.1:8080", "enabled": true },
+  "limits": { "max_calls": 10000, "retry_after_s": 5 },
+  "timers": { "no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000, "drain_ms": 5000 },
+  "routes": [],
+  "log": { "level": "info" },
+  "actors": { "workers": 0 }
+}
+)json";
+}
+
+std::variant<Config, std::string> parse_config(const std::string& text) {
+  std::string error;
+  try {
+    json root;
+    try {
+      root = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    } catch (const json::parse_error& e) {
+      return one_line(parse_error_line(text, e), max_message);
+    } catch (const json::out_of_range& e) {
+      return one_line(overflow_line(text, e), max_message);
+    }
+    Config config;
+    error = read_config(root, config);
+    if (error.empty()) {
+      return config;
+    }
+  } catch (const std::exception& e) {
+    error = std::string{"config: internal error: "} + e.what();
+  } catch (...) {
+    error = "config: internal error";
+  }
+  return one_line(error, max_message);
+}
+
+std::variant<Config, std::string> load_config_file(const std::string& path) {
+  auto cannot_read = [&path](const char* why) {
+    return one_line("config: cannot read " + path + ": " + why, max_message);
+  };
+  std::string text;
+  try {
+    errno = 0;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      return cannot_read(std::strerror(errno));
+    }
+    char buf[65536];
+    std::size_t n = 0;
+    bool too_big = false;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+      if (text.size() + n > max_config_bytes) {
+        too_big = true;
+        break;
+      }
+      text.append(buf, n);
+    }
+    int read_errno = std::ferror(f) ? errno : 0;
+    std::fclose(f);
+    if (too_big) {
+      return cannot_read("larger than 16 MiB");
+    }
+    if (read_errno != 0) {
+      return cannot_read(std::strerror(read_errno));
+    }
+  } catch (const std::exception& e) {
+    return cannot_read(e.what());
+  }
+  return parse_config(text);
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text) {
+  std::string host;
+  std::optional<std::uint16_t> port;
+  if (!parse_host_port(text, true, host, port) || !port) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(host), *port);
+}
+
+}  // namespace b2bua::api

@@ -1,0 +1,51 @@
+// Config: the b2buad configuration (JSON with comments), its defaults, loading and validation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actors/route_table.hpp"
+
+namespace b2bua::api {
+
+struct Config {
+  // sip
+  std::string sip_listen = "0.0.0.0:5060";  ///< "host:port"; port 0 picks a free port
+  std::string sip_advertise;                ///< host for Contact/From when listen is 0.0.0.0; "" = auto
+  std::string user_agent = "b2bua";
+  // api
+  std::string api_listen = "127.0.0.1:8080";  ///< "host:port"; port 0 picks a free port
+  bool api_enabled = true;
+  // limits
+  std::uint32_t max_calls = 10000;
+  std::uint32_t retry_after_s = 5;          ///< Retry-After on 503 when over max_calls or draining
+  // timers
+  std::uint32_t no_answer_ms = 60000;       ///< ringing longer than this is ended (480 to the caller)
+  std::uint32_t sip_t1_ms = 500;            ///< SIP T1; INVITE transaction timeout is 64*T1
+  std::uint32_t route_timeout_ms = 2000;    ///< a routing decision slower than this: 500 to the caller
+  std::uint32_t drain_ms = 5000;            ///< on SIGTERM, how long active calls get to end
+  // routes: empty = pass-through (each call to its own Request-URI)
+  std::vector<RouteRule> routes;
+  // log
+  std::string log_level = "info";           ///< trace, debug, info, warn, error, off
+  // actors
+  std::uint32_t workers = 0;                ///< CAF scheduler threads; 0 = number of cores
+};
+
+/// The embedded default configuration text (pass-through on 0.0.0.0:5060, API on 127.0.0.1:8080).
+const char* default_config_text();
+
+/// Parses and validates config text. On error, returns one line naming the key and the rule,
+/// e.g. "limits.max_calls: must be an integer >= 1".
+std::variant<Config, std::string> parse_config(const std::string& text);
+
+/// Reads and parses a config file. On error, one line as above (or naming the file).
+std::variant<Config, std::string> load_config_file(const std::string& path);
+
+/// Splits "host:port" ("[v6]:port" too). Returns nullopt when malformed or the port is out of range.
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text);
+
+}  // namespace b2bua::api

@@ -1,0 +1,240 @@
+// Engine: start-up and shutdown order of the whole server, and the REST backend over the actors.
+#include "api/engine.hpp"
+
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/call_registry.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/router.hpp"
+#include "api/rest_server.hpp"
+#include "sip/sip_stack.hpp"
+#include "sip/transport.hpp"
+
+namespace b2bua::api {
+
+namespace {
+
+// Answers the REST server's questions by asking the registry from a short-lived actor, so neither
+// the API thread nor any actor ever blocks.
+template <class Reply, class Done, class... Ts>
+void ask_registry(caf::actor_system& sys, caf::actor registry, Done done, Ts... xs) {
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(registry, std::chrono::seconds(2), xs...)
+        .then([=](Reply& r) { done(std::optional<Reply>(std::move(r))); },
+              [=](caf::error&) { done(std::optional<Reply>()); });
+  });
+}
+
+}  // namespace
+
+struct Engine::Parts {
+  std::unique_ptr<caf::actor_system_config> caf_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<sip::SipStack> sip;
+  caf::actor registry;
+  caf::actor router;
+  caf::actor transport;
+  std::unique_ptr<RestServer> rest;
+};
+
+Engine::Engine(Config cfg, RoutePolicy policy) : cfg_(std::move(cfg)), policy_(std::move(policy)) {
+  if (!policy_) {
+    policy_ = make_table_policy(cfg_.routes);
+  }
+}
+
+Engine::~Engine() { stop(); }
+
+std::string Engine::start() {
+  auto sip_addr = split_host_port(cfg_.sip_listen);
+  auto api_addr = split_host_port(cfg_.api_listen);
+  if (!sip_addr) {
+    return "sip.listen: must be host:port";
+  }
+  if (cfg_.api_enabled && !api_addr) {
+    return "api.listen: must be host:port";
+  }
+  parts_ = std::make_unique<Parts>();
+  auto& p = *parts_;
+  p.caf_cfg = std::make_unique<caf::actor_system_config>();
+  std::size_t workers = cfg_.workers ? cfg_.workers : std::max(2u, std::thread::hardware_concurrency());
+  p.caf_cfg->set("scheduler.max-threads", workers);
+  p.caf_cfg->set("logger.verbosity", caf::atom("quiet"));
+  p.caf_cfg->set("logger.console", caf::atom("none"));
+  p.sys = std::make_unique<caf::actor_system>(*p.caf_cfg);
+
+  sip::SipStackConfig sc;
+  sc.listen_host = sip_addr->first;
+  sc.listen_port = sip_addr->second;
+  sc.advertise = cfg_.sip_advertise;
+  sc.user_agent = cfg_.user_agent;
+  sc.max_calls = cfg_.max_calls;
+  sc.retry_after_s = cfg_.retry_after_s;
+  sc.t1_ms = cfg_.sip_t1_ms;
+  p.sip = std::make_shared<sip::SipStack>(sc);
+
+  RouterConfig rc;
+  rc.route_timeout_ms = cfg_.route_timeout_ms;
+  rc.retry_after_s = cfg_.retry_after_s;
+  rc.bridge.no_answer_ms = cfg_.no_answer_ms;
+  const std::string port = std::to_string(sip_addr->second);
+  const std::string& host = sip_addr->first;
+  if (host == "0.0.0.0" || host == "::" || host == "*") {
+    for (const char* h : {"127.0.0.1", "localhost", "[::1]"}) {
+      rc.own_addresses.push_back(std::string(h) + ":" + port);
+    }
+  } else {
+    rc.own_addresses.push_back((host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                               ":" + port);
+  }
+  if (!cfg_.sip_advertise.empty()) {
+    rc.own_addresses.push_back(cfg_.sip_advertise + ":" + port);
+  }
+
+  std::shared_ptr<SipPort> port_if = p.sip;
+  p.registry = p.sys->spawn(call_registry_actor);
+  p.transport = p.sys->spawn(sip::transport_actor, port_if);
+  p.router = p.sys->spawn(router_actor, policy_, rc, p.transport, p.registry, port_if);
+  caf::anon_send(p.transport, route_atom::value, p.router);
+
+  if (std::string err = p.sip->start(p.transport); !err.empty()) {
+    shutdown_actors();
+    return err;
+  }
+  if (cfg_.api_enabled) {
+    p.rest = std::make_unique<RestServer>(make_backend());
+    if (std::string err = p.rest->start(api_addr->first, api_addr->second); !err.empty()) {
+      p.sip->stop();
+      shutdown_actors();
+      return err;
+    }
+  }
+  started_ = std::chrono::steady_clock::now();
+  running_ = true;
+  spdlog::info("b2bua: SIP on {}, API on {}, max_calls {}, {} route(s){}", cfg_.sip_listen,
+               cfg_.api_enabled ? cfg_.api_listen : std::string("(off)"), cfg_.max_calls,
+               cfg_.routes.size(), cfg_.routes.empty() ? " (pass-through)" : "");
+  return {};
+}
+
+RestBackend Engine::make_backend() {
+  RestBackend b;
+  auto& p = *parts_;
+  caf::actor_system* sys = p.sys.get();
+  caf::actor registry = p.registry;
+  b.stats = [this] { return stats(); };
+  b.ready = [this] { return running_ && !parts_->sip->draining(); };
+  b.list_calls = [sys, registry](auto done) {
+    ask_registry<std::vector<CallInfo>>(*sys, registry, std::move(done), list_atom::value);
+  };
+  b.get_call = [sys, registry](CallId id, auto done) {
+    ask_registry<CallInfo>(
+        *sys, registry,
+        [done = std::move(done)](std::optional<CallInfo> r) {
+          if (!r) {
+            done(std::nullopt, true);
+          } else if (r->id == 0) {
+            done(std::nullopt, false);
+          } else {
+            done(std::move(r), false);
+          }
+        },
+        get_atom::value, id);
+  };
+  return b;
+}
+
+void Engine::shutdown_actors() {
+  auto& p = *parts_;
+  for (auto* a : {&p.router, &p.transport, &p.registry}) {
+    if (*a) {
+      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+      *a = nullptr;
+    }
+  }
+}
+
+void Engine::stop() {
+  if (!parts_) {
+    return;
+  }
+  auto& p = *parts_;
+  if (running_) {
+    running_ = false;
+    // 1. Refuse new calls; 2. hang up the live ones and give them drain_ms to end.
+    p.sip->set_draining(true);
+    caf::anon_send(p.router, drain_atom::value);
+    caf::anon_send(p.registry, drain_atom::value, std::string("b2buad shutting down"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg_.drain_ms);
+    while (call_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (call_count() > 0) {
+      spdlog::warn("b2bua: {} call(s) still up after {} ms of draining", call_count(),
+                   cfg_.drain_ms);
+    }
+  }
+  // 3. API, then actors, then SIP (NUA ends whatever is left), then the actor system.
+  if (p.rest) {
+    p.rest->stop();
+    p.rest.reset();
+  }
+  if (p.router) {
+    shutdown_actors();
+  }
+  if (p.sip) {
+    p.sip->stop();
+  }
+  p.sys.reset();  // waits for every actor to finish
+  parts_.reset();
+}
+
+std::size_t Engine::call_count() const {
+  return parts_ && parts_->sip ? parts_->sip->counters().active_calls.load() : 0;
+}
+
+std::vector<CallInfo> Engine::list_calls(std::chrono::milliseconds timeout) {
+  std::vector<CallInfo> out;
+  if (!parts_ || !running_) {
+    return out;
+  }
+  caf::scoped_actor self{*parts_->sys};
+  self->request(parts_->registry, timeout, list_atom::value)
+      .receive([&](std::vector<CallInfo>& calls) { out = std::move(calls); },
+               [&](caf::error&) {});
+  return out;
+}
+
+StatsSnapshot Engine::stats() const {
+  StatsSnapshot s;
+  if (!parts_ || !parts_->sip) {
+    return s;
+  }
+  const auto& c = parts_->sip->counters();
+  s.active_calls = c.active_calls.load();
+  s.total_calls = c.total_calls.load();
+  s.answered_calls = c.answered_calls.load();
+  s.failed_calls = c.failed_calls.load();
+  s.cancelled_calls = c.cancelled_calls.load();
+  s.draining = parts_->sip->draining();
+  s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  for (std::size_t code = 100; code < c.final_responses.size(); ++code) {
+    if (auto n = c.final_responses[code].load()) {
+      s.final_responses[static_cast<int>(code)] = n;
+    }
+  }
+  return s;
+}
+
+std::uint16_t Engine::sip_port() const { return parts_ && parts_->sip ? parts_->sip->port() : 0; }
+
+std::uint16_t Engine::api_port() const { return parts_ && parts_->rest ? parts_->rest->port() : 0; }
+
+}  // namespace b2bua::api

@@ -1,0 +1,62 @@
+// Engine: composes one running B2BUA - the actor system, the sofia thread, the transport, router and
+// registry actors, and the REST server. b2buad and SimpleB2bua are both thin shells around it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/protocol/call_types.hpp"
+#include "actors/route_table.hpp"
+#include "api/config.hpp"
+#include "api/rest_backend.hpp"
+
+namespace b2bua::api {
+
+class Engine {
+public:
+  /// `policy` decides routes; without one the config's `routes` (or pass-through) decide.
+  explicit Engine(Config cfg, RoutePolicy policy = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Starts everything. Returns "" on success, else one line naming what failed (a port in use).
+  /// Call once, from the owner's thread.
+  std::string start();
+
+  /// Graceful stop: refuse new calls (503), hang up active calls and wait for them to end (at most
+  /// `timers.drain_ms`), then stop the API, SIP and the actors. Idempotent; owner's thread only.
+  void stop();
+
+  bool running() const { return running_; }
+
+  /// Calls whose caller leg is alive. Any thread, never blocks.
+  std::size_t call_count() const;
+
+  /// A snapshot of the live calls. Blocks the calling thread (at most `timeout`); never call it
+  /// from an actor. Empty on timeout.
+  std::vector<CallInfo> list_calls(std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+  StatsSnapshot stats() const;
+
+  std::uint16_t sip_port() const;
+  std::uint16_t api_port() const;
+  const Config& config() const { return cfg_; }
+
+private:
+  RestBackend make_backend();
+  void shutdown_actors();
+
+  struct Parts;
+  Config cfg_;
+  RoutePolicy policy_;
+  std::unique_ptr<Parts> parts_;
+  bool running_ = false;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace b2bua::api

@@ -1,0 +1,100 @@
+// b2buad: the server binary. Parses the command line and the config, runs the Engine until SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <variant>
+
+#include <pthread.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/config.hpp"
+#include "api/engine.hpp"
+
+namespace {
+
+constexpr int exit_config = 2;
+
+int fail(const std::string& line) {
+  std::fprintf(stderr, "b2buad: %s\n", line.c_str());
+  return exit_config;
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("b2buad");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"b2buad - a back-to-back SIP user agent (B2BUA) server", "b2buad"};
+  std::string config_path;
+  bool check_only = false;
+  bool print_default = false;
+  app.add_option("-c,--config", config_path,
+                 "configuration file (JSON, comments allowed); without it an embedded default "
+                 "runs a pass-through B2BUA on 0.0.0.0:5060 with the API on 127.0.0.1:8080");
+  app.add_flag("--check", check_only, "validate the configuration, print nothing, and exit");
+  app.add_flag("--print-default-config", print_default, "print the embedded default config");
+  app.set_version_flag("-V,--version", std::string("b2buad ") + B2BUA_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(std::string(e.what()) + " (see --help)");
+  }
+  if (print_default) {
+    std::cout << b2bua::api::default_config_text();
+    return 0;
+  }
+
+  auto loaded = config_path.empty() ? b2bua::api::parse_config(b2bua::api::default_config_text())
+                                    : b2bua::api::load_config_file(config_path);
+  if (auto* err = std::get_if<std::string>(&loaded)) {
+    return fail(*err);
+  }
+  auto cfg = std::get<b2bua::api::Config>(std::move(loaded));
+  if (check_only) {
+    return 0;
+  }
+  setup_logging(cfg.log_level);
+
+  // Only the sigwait below receives the stop signals: block them before any thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  b2bua::api::Engine engine(cfg);
+  if (std::string err = engine.start(); !err.empty()) {
+    return fail(err);
+  }
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGHUP) {
+      spdlog::warn("SIGHUP: live reload of the config is not supported yet; ignoring");
+      continue;
+    }
+    spdlog::info("b2buad: {} received, draining {} call(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                 engine.call_count());
+    break;
+  }
+  engine.stop();
+  spdlog::info("b2buad: stopped");
+  return 0;
+}

@@ -1,0 +1,86 @@
+// SimpleB2bua: a thin shell around Engine with a routing callback.
+#include "api/simple_b2bua.hpp"
+
+#include <csignal>
+#include <stdexcept>
+
+#include <pthread.h>
+
+#include "api/engine.hpp"
+
+namespace b2bua {
+
+SimpleB2bua::SimpleB2bua(std::string name, std::uint16_t port)
+    : SimpleB2bua(std::move(name), "0.0.0.0:" + std::to_string(port)) {}
+
+SimpleB2bua::SimpleB2bua(std::string name, std::string address) : name_(std::move(name)) {
+  cfg_.sip_listen = std::move(address);
+  cfg_.user_agent = name_;
+  cfg_.api_enabled = false;
+}
+
+SimpleB2bua::~SimpleB2bua() { stop(); }
+
+SimpleB2bua& SimpleB2bua::on_route(RouteFn fn) {
+  policy_ = [fn = std::move(fn)](const IncomingCall& call, RouteReply reply) {
+    std::string target = fn(call.from_uri, call.to_uri);
+    if (target.empty()) {
+      reply(RouteDecision::reject(404, "Not Found", "b2bua.route.no_match"));
+    } else {
+      reply(RouteDecision::route_to(std::move(target), "on_route"));
+    }
+  };
+  return *this;
+}
+
+SimpleB2bua& SimpleB2bua::on_route_async(AsyncRouteFn fn) {
+  policy_ = std::move(fn);
+  return *this;
+}
+
+SimpleB2bua& SimpleB2bua::api(std::string address) {
+  cfg_.api_listen = std::move(address);
+  cfg_.api_enabled = true;
+  return *this;
+}
+
+void SimpleB2bua::start() {
+  if (engine_) {
+    return;
+  }
+  auto engine = std::make_unique<api::Engine>(cfg_, policy_);
+  if (std::string err = engine->start(); !err.empty()) {
+    throw std::runtime_error(name_ + ": " + err);
+  }
+  engine_ = std::move(engine);
+}
+
+void SimpleB2bua::run() {
+  // Block the stop signals before any thread starts, so that only sigwait below sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  start();
+  int sig = 0;
+  sigwait(&set, &sig);
+  stop();
+}
+
+void SimpleB2bua::stop() {
+  if (engine_) {
+    engine_->stop();
+    engine_.reset();
+  }
+}
+
+std::size_t SimpleB2bua::call_count() const { return engine_ ? engine_->call_count() : 0; }
+
+std::vector<CallInfo> SimpleB2bua::list_calls() {
+  return engine_ ? engine_->list_calls() : std::vector<CallInfo>{};
+}
+
+std::uint16_t SimpleB2bua::sip_port() const { return engine_ ? engine_->sip_port() : 0; }
+
+}  // namespace b2bua

@@ -1,0 +1,613 @@
+// The b2b-sofia thread: NUA events in, LegEvents out; SipActions in, NUA calls out.
+#include "sip/sip_stack.hpp"
+
+#include <chrono>
+#include <future>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <pthread.h>
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tag_io.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/url.h>
+
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/leg_event.hpp"
+
+namespace b2bua::sip {
+
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string str(const char* s) { return s ? std::string(s) : std::string(); }
+
+std::string url_text(su_home_t* home, const url_t* url) {
+  if (!url) {
+    return {};
+  }
+  char* s = url_as_string(home, url);
+  std::string out = str(s);
+  su_free(home, s);
+  return out;
+}
+
+// The SDP body of a message, or "" when it has none.
+std::string sdp_body(const sip_t* sip) {
+  if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data || sip->sip_payload->pl_len == 0) {
+    return {};
+  }
+  if (sip->sip_content_type && sip->sip_content_type->c_type &&
+      strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+    return {};
+  }
+  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+}
+
+}  // namespace
+
+// -- the part that lives in the sofia thread --------------------------------------------------------
+
+struct LegRec {
+  LegId id = 0;
+  nua_handle_t* nh = nullptr;
+  bool is_a = false;
+  bool final_sent = false;      // A: a final response went out (or NUA sent 487 on CANCEL)
+  bool answered = false;        // A: 2xx sent; B: 2xx received
+  bool final_received = false;  // B: a final response arrived
+  bool cancelled = false;       // A: the caller cancelled
+  std::string call_id;          // B: our Call-ID (for loop detection)
+};
+
+struct SipStack::Impl {
+  SipStack* owner = nullptr;
+  su_home_t home[1] = {SU_HOME_INIT(home)};
+  su_root_t* root = nullptr;
+  nua_t* nua = nullptr;
+  su_task_r task = {};
+  caf::actor transport;
+  std::unordered_map<LegId, std::unique_ptr<LegRec>> legs;
+  std::unordered_set<std::string> our_call_ids;
+  std::string warning_host;
+  std::string from_host;
+  bool shut_down = false;
+
+  // -- helpers --
+  void emit(LegEvent ev) { caf::anon_send(transport, leg_atom::value, std::move(ev)); }
+
+  std::string warning(const std::string& id) const {
+    return "399 " + warning_host + " \"" + id + "\"";
+  }
+
+  void count_final(LegRec* rec, int status) {
+    if (!rec || !rec->is_a || rec->final_sent || status < 200) {
+      return;
+    }
+    rec->final_sent = true;
+    auto& c = owner->counters_;
+    if (status < 700) {
+      c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
+    }
+    if (status < 300) {
+      rec->answered = true;
+      c.answered_calls.fetch_add(1, std::memory_order_relaxed);
+    } else if (rec->cancelled) {
+      c.cancelled_calls.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      c.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // A response to an INVITE that never became a call (no leg id, no actor).
+  void reject_early(nua_handle_t* nh, int status, const char* phrase, const std::string& id,
+                    bool retry_after) {
+    auto& c = owner->counters_;
+    c.total_calls.fetch_add(1, std::memory_order_relaxed);
+    c.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
+    std::string ra = std::to_string(owner->cfg_.retry_after_s);
+    nua_respond(nh, status, phrase, SIPTAG_WARNING_STR(warning(id).c_str()),
+                TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())), TAG_END());
+  }
+
+  LegRec* find(LegId id) {
+    auto i = legs.find(id);
+    return i == legs.end() ? nullptr : i->second.get();
+  }
+
+  void release_handle(LegRec* rec) {
+    LegId id = rec->id;
+    nua_handle_t* nh = rec->nh;
+    if (rec->is_a) {
+      owner->counters_.active_calls.fetch_sub(1, std::memory_order_relaxed);
+    } else if (!rec->call_id.empty()) {
+      our_call_ids.erase(rec->call_id);
+    }
+    legs.erase(id);
+    if (nh) {
+      nua_handle_bind(nh, nullptr);
+      nua_handle_destroy(nh);
+    }
+    emit(make_event(id, LegEventKind::terminated));
+  }
+
+  // -- NUA events --
+  void on_event(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
+                LegRec* rec, const sip_t* sip, tagi_t tags[]);
+  void on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_invite_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
+  void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
+
+  // -- actions --
+  void execute(const SipAction& a);
+  void send_invite(const SipAction& a);
+  void respond(LegRec* rec, const SipAction& a);
+};
+
+namespace {
+
+void nua_callback(nua_event_t event, int status, char const* phrase, nua_t*, nua_magic_t* magic,
+                  nua_handle_t* nh, nua_hmagic_t* hmagic, sip_t const* sip, tagi_t tags[]) {
+  auto* impl = reinterpret_cast<SipStack::Impl*>(magic);
+  try {
+    impl->on_event(event, status, phrase, nh, reinterpret_cast<LegRec*>(hmagic), sip, tags);
+  } catch (const std::exception& e) {
+    // Nothing may unwind through sofia's C frames.
+    spdlog::error("sip: exception in event {}: {}", nua_event_name(event), e.what());
+  }
+}
+
+}  // namespace
+
+void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
+                              LegRec* rec, const sip_t* sip, tagi_t tags[]) {
+  switch (event) {
+    case nua_i_invite:
+      on_invite(nh, rec, sip);
+      return;
+    case nua_r_invite:
+      if (rec) {
+        on_invite_response(rec, status, phrase, sip);
+      }
+      return;
+    case nua_i_cancel:
+      if (rec && rec->is_a && !rec->final_sent) {
+        rec->cancelled = true;
+        count_final(rec, 487);  // NUA answers the INVITE with 487 by itself
+        emit(make_event(rec->id, LegEventKind::cancelled, 487, "Request Terminated"));
+      }
+      return;
+    case nua_i_ack:
+      if (rec) {
+        emit(make_event(rec->id, LegEventKind::confirmed));
+      }
+      return;
+    case nua_i_bye:
+      if (rec) {
+        emit(make_event(rec->id, LegEventKind::bye));
+      }
+      return;
+    case nua_i_state:
+      on_state(nh, rec, tags);
+      return;
+    case nua_r_shutdown:
+      if (status >= 200) {
+        shut_down = true;  // nua_destroy must not run inside its own callback: run() does it
+        su_root_break(root);
+      }
+      return;
+    case nua_i_options:
+    case nua_i_info:
+    case nua_i_message:
+    case nua_i_notify:
+    case nua_i_subscribe:
+    case nua_i_refer:
+    case nua_i_publish:
+    case nua_i_register:
+    case nua_i_update:
+    case nua_i_prack:
+      // NUA answered these by itself. A handle NUA made for an out-of-dialog request is ours to free.
+      if (!rec && nh) {
+        nua_handle_destroy(nh);
+      }
+      return;
+    default:
+      (void)status;
+      (void)phrase;
+      return;
+  }
+}
+
+void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
+  if (rec) {
+    // A re-INVITE inside an established call. Mid-call offer/answer is not carried across the
+    // bridge yet: refuse it so the dialog keeps its current session.
+    nua_respond(nh, 488, "Not Acceptable Here",
+                SIPTAG_WARNING_STR(warning("b2bua.reinvite.unsupported").c_str()), TAG_END());
+    return;
+  }
+  if (!sip || !sip->sip_from || !sip->sip_to || !sip->sip_request || !sip->sip_call_id) {
+    reject_early(nh, 400, "Bad Request", "b2bua.sip.bad_request", false);
+    return;
+  }
+  if (owner->draining_) {
+    reject_early(nh, 503, "Service Unavailable", "b2bua.draining", true);
+    return;
+  }
+  int max_forwards = sip->sip_max_forwards ? static_cast<int>(sip->sip_max_forwards->mf_count) : 70;
+  if (max_forwards <= 0) {
+    reject_early(nh, 483, "Too Many Hops", "b2bua.sip.too_many_hops", false);
+    return;
+  }
+  if (sip->sip_call_id->i_id && our_call_ids.count(sip->sip_call_id->i_id)) {
+    reject_early(nh, 482, "Loop Detected", "b2bua.sip.loop", false);
+    return;
+  }
+  auto& c = owner->counters_;
+  if (c.active_calls.load(std::memory_order_relaxed) >= owner->cfg_.max_calls) {
+    reject_early(nh, 503, "Service Unavailable", "b2bua.limits.max_calls", true);
+    return;
+  }
+
+  auto leg = std::make_unique<LegRec>();
+  leg->id = owner->new_leg_id();
+  leg->nh = nh;
+  leg->is_a = true;
+  nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(leg.get()));
+  c.active_calls.fetch_add(1, std::memory_order_relaxed);
+  c.total_calls.fetch_add(1, std::memory_order_relaxed);
+
+  IncomingCall call;
+  call.leg = leg->id;
+  call.call_id = str(sip->sip_call_id->i_id);
+  call.from_uri = url_text(home, sip->sip_from->a_url);
+  call.from_display = str(sip->sip_from->a_display);
+  call.from_user = str(sip->sip_from->a_url->url_user);
+  call.to_uri = url_text(home, sip->sip_to->a_url);
+  call.to_display = str(sip->sip_to->a_display);
+  call.to_user = str(sip->sip_to->a_url->url_user);
+  call.request_uri = url_text(home, sip->sip_request->rq_url);
+  call.ruri_user = str(sip->sip_request->rq_url->url_user);
+  call.max_forwards = max_forwards;
+  call.sdp = sdp_body(sip);
+  call.received_ms = now_ms();
+  if (sip->sip_via) {
+    const sip_via_t* v = sip->sip_via;
+    std::string host = v->v_received ? v->v_received : str(v->v_host);
+    std::string port = v->v_rport && *v->v_rport ? v->v_rport : (v->v_port ? v->v_port : "5060");
+    call.source = host + ":" + port;
+  }
+  legs.emplace(leg->id, std::move(leg));
+  caf::anon_send(transport, incoming_atom::value, std::move(call));
+}
+
+void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phrase,
+                                        const sip_t* sip) {
+  if (rec->is_a || rec->final_received) {
+    return;
+  }
+  LegEvent ev = make_event(rec->id, LegEventKind::trying, status, str(phrase));
+  if (status < 100) {
+    return;
+  }
+  if (status < 200) {
+    if (status == 100) {
+      ev.kind = LegEventKind::trying;
+    } else {
+      ev.sdp = sdp_body(sip);
+      ev.kind = ev.sdp.empty() ? LegEventKind::ringing : LegEventKind::early_media;
+    }
+  } else if (status < 300) {
+    rec->final_received = true;
+    rec->answered = true;
+    ev.kind = LegEventKind::answered;
+    ev.sdp = sdp_body(sip);
+  } else {
+    rec->final_received = true;
+    ev.kind = LegEventKind::failed;
+    if (!sip) {
+      // NUA made this response itself: the target never answered, or could not be reached.
+      ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
+    } else if (sip->sip_retry_after) {
+      ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
+    }
+  }
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]) {
+  int state = nua_callstate_init;
+  tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+  if (state != nua_callstate_terminated) {
+    return;
+  }
+  if (rec) {
+    release_handle(rec);
+  } else if (nh) {
+    nua_handle_destroy(nh);  // an INVITE we rejected before it became a call
+  }
+}
+
+void SipStack::Impl::execute(const SipAction& a) {
+  if (!nua || shut_down) {
+    return;
+  }
+  if (a.kind == SipActionKind::invite) {
+    send_invite(a);
+    return;
+  }
+  LegRec* rec = find(a.leg);
+  if (!rec) {
+    return;  // the leg is gone already; the actor learns it from `terminated`
+  }
+  std::string reason_hdr = a.why.empty() ? std::string() : "SIP;cause=200;text=\"" + a.why + "\"";
+  switch (a.kind) {
+    case SipActionKind::respond:
+      respond(rec, a);
+      return;
+    case SipActionKind::bye:
+      nua_bye(rec->nh, TAG_IF(!reason_hdr.empty(), SIPTAG_REASON_STR(reason_hdr.c_str())),
+              TAG_END());
+      return;
+    case SipActionKind::cancel:
+      if (!rec->is_a && !rec->final_received) {
+        nua_cancel(rec->nh, TAG_IF(!reason_hdr.empty(), SIPTAG_REASON_STR(reason_hdr.c_str())),
+                   TAG_END());
+      }
+      return;
+    case SipActionKind::release:
+      if (rec->is_a) {
+        if (!rec->final_sent) {
+          SipAction r = a;
+          r.status = a.status >= 300 ? a.status : 500;
+          r.reason = a.status >= 300 ? a.reason : "Server Internal Error";
+          r.warning = a.warning.empty() ? "b2bua.internal" : a.warning;
+          respond(rec, r);
+        } else if (rec->answered) {
+          nua_bye(rec->nh, TAG_END());
+        }
+      } else if (rec->answered) {
+        nua_bye(rec->nh, TAG_END());
+      } else if (!rec->final_received) {
+        nua_cancel(rec->nh, TAG_END());
+      }
+      return;
+    case SipActionKind::invite:
+      return;
+  }
+}
+
+void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
+  if (!rec->is_a || rec->final_sent || a.status < 100 || a.status > 699) {
+    return;
+  }
+  const bool with_sdp = !a.sdp.empty();
+  const bool with_warning = !a.warning.empty() && a.status >= 300;
+  std::string warn = with_warning ? warning(a.warning) : std::string();
+  std::string ra = std::to_string(a.retry_after);
+  const char* phrase = a.reason.empty() ? sip_status_phrase(a.status) : a.reason.c_str();
+  if (!phrase) {
+    phrase = "Unknown";
+  }
+  count_final(rec, a.status);
+  nua_respond(rec->nh, a.status, phrase,
+              TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
+              TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())),
+              TAG_IF(a.retry_after > 0 && a.status >= 300, SIPTAG_RETRY_AFTER_STR(ra.c_str())),
+              TAG_END());
+}
+
+void SipStack::Impl::send_invite(const SipAction& a) {
+  const OutboundInvite& inv = a.invite;
+  auto fail = [&](int status, const char* phrase, const char* id) {
+    LegEvent ev = make_event(a.leg, LegEventKind::failed, status, phrase);
+    ev.warning = id;
+    emit(std::move(ev));
+    emit(make_event(a.leg, LegEventKind::terminated));
+  };
+  url_t* ruri = url_make(home, inv.request_uri.c_str());
+  if (!ruri || (ruri->url_type != url_sip && ruri->url_type != url_sips) || !ruri->url_host) {
+    su_free(home, ruri);
+    fail(500, "Server Internal Error", "b2bua.target.invalid");
+    return;
+  }
+  std::string from = (inv.from_display.empty() ? std::string() : "\"" + inv.from_display + "\" ") +
+                     "<sip:" + (inv.from_user.empty() ? std::string() : inv.from_user + "@") +
+                     from_host + ">";
+  std::string to = (inv.to_display.empty() ? std::string() : "\"" + inv.to_display + "\" ") + "<" +
+                   inv.to_uri + ">";
+  auto leg = std::make_unique<LegRec>();
+  leg->id = a.leg;
+  leg->call_id = inv.call_id;
+  nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(leg.get()),
+                                SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
+                                SIPTAG_CALL_ID_STR(inv.call_id.c_str()), TAG_END());
+  if (!nh) {
+    su_free(home, ruri);
+    fail(500, "Server Internal Error", "b2bua.target.invalid");
+    return;
+  }
+  leg->nh = nh;
+  our_call_ids.insert(inv.call_id);
+  std::string mf = std::to_string(inv.max_forwards);
+  const bool with_sdp = !inv.sdp.empty();
+  nua_invite(nh, NUTAG_URL(ruri), SIPTAG_MAX_FORWARDS_STR(mf.c_str()),
+             TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+             TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(inv.sdp.c_str())), TAG_END());
+  su_free(home, ruri);
+  legs.emplace(a.leg, std::move(leg));
+}
+
+// -- SipStack ----------------------------------------------------------------------------------------
+
+SipStack::SipStack(SipStackConfig cfg) : cfg_(std::move(cfg)) {}
+
+SipStack::~SipStack() { stop(); }
+
+std::string SipStack::start(caf::actor transport) {
+  impl_ = std::make_unique<Impl>();
+  impl_->owner = this;
+  impl_->transport = std::move(transport);
+  std::string host = cfg_.advertise;
+  if (host.empty()) {
+    host = (cfg_.listen_host == "0.0.0.0" || cfg_.listen_host == "::" || cfg_.listen_host == "*")
+               ? "127.0.0.1"
+               : cfg_.listen_host;
+  }
+  impl_->warning_host = host;
+  impl_->from_host = host;
+  std::promise<std::string> started;
+  auto result = started.get_future();
+  thread_ = std::thread([this, &started] { run(&started); });
+  std::string err = result.get();
+  if (!err.empty()) {
+    thread_.join();
+  }
+  return err;
+}
+
+void SipStack::run(std::promise<std::string>* started) {
+  pthread_setname_np(pthread_self(), "b2b-sofia");
+  su_init();
+  Impl& im = *impl_;
+  im.root = su_root_create(nullptr);
+  if (!im.root) {
+    started->set_value("sip: cannot create the sofia event loop");
+    su_deinit();
+    return;
+  }
+  su_root_threading(im.root, 0);
+  std::string host = cfg_.listen_host;
+  if (host == "0.0.0.0" || host == "::") {
+    host = "*";
+  } else if (host.find(':') != std::string::npos && host.front() != '[') {
+    host = "[" + host + "]";
+  }
+  std::string url = "sip:" + host + ":" + std::to_string(cfg_.listen_port);
+  im.nua = nua_create(im.root, nua_callback, reinterpret_cast<nua_magic_t*>(&im),
+                      NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
+                      NUTAG_AUTOALERT(0), NUTAG_USER_AGENT(cfg_.user_agent.c_str()),
+                      NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms), TAG_END());
+  if (!im.nua) {
+    started->set_value("sip.listen " + cfg_.listen_host + ":" + std::to_string(cfg_.listen_port) +
+                       ": cannot bind (address in use or not available)");
+    su_root_destroy(im.root);
+    im.root = nullptr;
+    su_deinit();
+    return;
+  }
+  su_task_copy(im.task, su_root_task(im.root));
+  bound_port_ = cfg_.listen_port;
+  running_ = true;
+  started->set_value({});
+  su_root_run(im.root);
+  // Stopped: nua is gone (or never shut down cleanly); release the loop in its own thread.
+  running_ = false;
+  if (im.nua) {
+    nua_destroy(im.nua);
+    im.nua = nullptr;
+  }
+  su_task_deinit(im.task);
+  su_root_destroy(im.root);
+  im.root = nullptr;
+  su_home_deinit(im.home);
+  su_deinit();
+}
+
+namespace {
+
+using Closure = std::function<void()>;
+
+void run_closure(su_root_magic_t*, su_msg_r, su_msg_arg_t* arg) {
+  auto** slot = reinterpret_cast<Closure**>(arg);
+  Closure* fn = *slot;
+  *slot = nullptr;
+  if (fn) {
+    try {
+      (*fn)();
+    } catch (const std::exception& e) {
+      spdlog::error("sip: exception in a posted action: {}", e.what());
+    }
+    delete fn;
+  }
+}
+
+void drop_closure(su_msg_arg_t* arg) {
+  auto** slot = reinterpret_cast<Closure**>(arg);
+  delete *slot;
+  *slot = nullptr;
+}
+
+}  // namespace
+
+bool SipStack::post(std::function<void()> fn) {
+  if (!running_) {
+    return false;
+  }
+  su_msg_r m = SU_MSG_R_INIT;
+  if (su_msg_new(m, sizeof(Closure*)) != 0) {
+    return false;
+  }
+  *reinterpret_cast<Closure**>(su_msg_data(m)) = new Closure(std::move(fn));
+  su_msg_deinitializer(m, &drop_closure);
+  return su_msg_send_to(m, impl_->task, &run_closure) == 0;
+}
+
+void SipStack::execute(SipAction action) {
+  Impl* im = impl_.get();
+  post([im, a = std::move(action)] { im->execute(a); });
+}
+
+LegId SipStack::new_leg_id() { return next_leg_.fetch_add(1, std::memory_order_relaxed); }
+
+std::string SipStack::new_call_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = rng();
+    for (int i = 0; i < 16; ++i) {
+      id[half * 16 + i] = hex[(v >> (i * 4)) & 0xf];
+    }
+  }
+  return id;
+}
+
+void SipStack::stop(std::uint32_t timeout_ms) {
+  if (!thread_.joinable()) {
+    return;
+  }
+  Impl* im = impl_.get();
+  // nua_shutdown ends every dialog; nua_r_shutdown then breaks the loop.
+  post([im] {
+    if (im->nua && !im->shut_down) {
+      nua_shutdown(im->nua);
+    } else {
+      su_root_break(im->root);
+    }
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (running_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (running_) {
+    post([im] { su_root_break(im->root); });  // shutdown took too long: stop anyway
+  }
+  thread_.join();
+}
+
+}  // namespace b2bua::sip

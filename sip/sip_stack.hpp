@@ -1,0 +1,91 @@
+// SipStack: the b2b-sofia thread. It owns su_root, NUA and every nua handle; actors reach it only through
+// SipPort::execute (a closure posted with su_msg_send_to) and it answers with anon_send to the transport.
+//
+// Out: (incoming_atom, IncomingCall) and (leg_atom, LegEvent) to the transport actor. Every leg it
+// reports eventually gets exactly one LegEvent `terminated`, after which its id is never used again.
+// It answers by itself, without actors: new INVITEs while draining or over max_calls (503 with
+// Retry-After), Max-Forwards 0 (483), an INVITE carrying one of our own B-leg Call-IDs (482, a loop),
+// OPTIONS (200), requests in unknown dialogs (481, by NUA).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <caf/actor.hpp>
+
+#include "actors/protocol/sip_port.hpp"
+
+namespace b2bua::sip {
+
+struct SipStackConfig {
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 5060;
+  std::string advertise;            ///< host for From and Warning; "" = listen host (or 127.0.0.1)
+  std::string user_agent = "b2bua";
+  std::uint32_t max_calls = 10000;
+  std::uint32_t retry_after_s = 5;
+  std::uint32_t t1_ms = 500;
+};
+
+/// Counters kept by the SIP thread, readable from any thread without locks.
+struct SipCounters {
+  std::atomic<std::uint64_t> active_calls{0};
+  std::atomic<std::uint64_t> total_calls{0};
+  std::atomic<std::uint64_t> answered_calls{0};
+  std::atomic<std::uint64_t> failed_calls{0};
+  std::atomic<std::uint64_t> cancelled_calls{0};
+  std::array<std::atomic<std::uint64_t>, 700> final_responses{};  ///< by status code, < 700
+};
+
+class SipStack final : public SipPort {
+public:
+  explicit SipStack(SipStackConfig cfg);
+  ~SipStack() override;
+  SipStack(const SipStack&) = delete;
+  SipStack& operator=(const SipStack&) = delete;
+
+  /// Starts the b2b-sofia thread and binds the SIP port. Returns "" on success, else one line
+  /// naming the address. Events go to `transport`. Call once, from the owner's thread.
+  std::string start(caf::actor transport);
+
+  /// Refuses new INVITEs from now on (503, Warning b2bua.draining). Any thread.
+  void set_draining(bool on) { draining_ = on; }
+  bool draining() const { return draining_; }
+
+  /// Ends every dialog (NUA sends BYE/CANCEL) and releases NUA; returns when NUA is gone or after
+  /// `timeout_ms`. Then stops the thread. Call from the owner's thread after the actors have quit.
+  void stop(std::uint32_t timeout_ms = 3000);
+
+  const SipCounters& counters() const { return counters_; }
+  std::uint16_t port() const { return bound_port_; }
+
+  // SipPort
+  void execute(SipAction action) override;
+  LegId new_leg_id() override;
+  std::string new_call_id() override;
+
+  /// Posts a closure into the sofia thread. Any thread; false when the thread is not running.
+  bool post(std::function<void()> fn);
+
+  struct Impl;  // lives in the sofia thread; defined in sip_stack.cpp
+
+private:
+  void run(std::promise<std::string>* started);
+
+  SipStackConfig cfg_;
+  SipCounters counters_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<LegId> next_leg_{1};
+  std::uint16_t bound_port_ = 0;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+};
+
+}  // namespace b2bua::sip
