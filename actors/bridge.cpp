@@ -93,6 +93,7 @@ void on_a_event(Self* self, const LegEvent& ev) {
       break;
     case LegEventKind::bye:
       leg_info(st, true).state = "ended";
+      st.a_final = true;  // a BYE before the answer ends the caller's INVITE too (487 by NUA)
       end_call(self, "caller_bye");
       to_leg(self, false, LegEventKind::bye);
       break;

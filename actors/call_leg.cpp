@@ -92,13 +92,14 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
     case LegEventKind::bye:
       if (answered) {
         a.kind = SipActionKind::bye;
-      } else if (!final) {
+        ended = true;
+      } else if (!final && !cancel_sent) {
         a.kind = SipActionKind::cancel;
+        cancel_sent = true;
       } else {
         return std::nullopt;
       }
       a.why = cmd.reason;
-      ended = true;
       return a;
     default:
       return std::nullopt;

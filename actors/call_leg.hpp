@@ -32,7 +32,8 @@ struct CallLegState {
   LegRole role = LegRole::a;
   bool answered = false;  ///< A: we sent 2xx; B: we received 2xx
   bool final = false;     ///< a final response went out (A) or came in (B)
-  bool ended = false;     ///< BYE/CANCEL sent or received, or terminated
+  bool ended = false;     ///< BYE sent or received, or terminated
+  bool cancel_sent = false;  ///< B: CANCEL sent (a 2xx may still cross it and need a BYE)
 
   /// Notes an event from the SIP side.
   void on_sip(const LegEvent& ev);

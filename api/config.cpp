@@ -3,12 +3,12 @@
 #include "api/config.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <functional>
-#include <initializer_list>
+#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -38,28 +38,16 @@ bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), is_control);
 }
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
 bool is_alnum(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
 }
 
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i];
-    if (a >= 'A' && a <= 'Z') {
-      a = static_cast<char>(a - 'A' + 'a');
-    }
-    if (a != prefix[i]) {
-      return false;
-    }
-  }
-  return true;
+// The length of a leading "sip:" or "sips:" in any case, else 0.
+std::size_t sip_scheme_length(std::string_view uri) {
+  std::string head{uri.substr(0, 5)};
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return head.rfind("sip:", 0) == 0 ? 4 : head == "sips:" ? 5 : 0;
 }
 
 // One line, bounded: control characters become '?', and a long text is cut at a UTF-8 boundary.
@@ -96,34 +84,21 @@ Error fail(const std::string& path, std::string_view rule) {
 
 // ---- host and port ------------------------------------------------------------------------------
 
+// Digits only (no sign, no spaces), 0-65535.
 bool valid_port(std::string_view s, std::uint16_t& out) {
-  if (s.empty() || s.size() > 5) {
+  std::uint16_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || s.front() == '-' || ec != std::errc{} || end != s.data() + s.size()) {
     return false;
   }
-  std::uint32_t value = 0;
-  for (char c : s) {
-    if (!is_digit(c)) {
-      return false;
-    }
-    value = value * 10 + static_cast<std::uint32_t>(c - '0');
-  }
-  if (value > 65535) {
-    return false;
-  }
-  out = static_cast<std::uint16_t>(value);
+  out = value;
   return true;
 }
 
 bool valid_name_host(std::string_view h) {
-  if (h.empty()) {
-    return false;
-  }
-  for (char c : h) {
-    if (!is_alnum(c) && c != '.' && c != '-' && c != '_') {
-      return false;
-    }
-  }
-  return true;
+  return !h.empty() && std::all_of(h.begin(), h.end(), [](char c) {
+    return is_alnum(c) || c == '.' || c == '-' || c == '_';
+  });
 }
 
 // An IPv6 literal without brackets: hex digits, at least two ':', dots for an embedded IPv4
@@ -183,7 +158,7 @@ bool parse_host_port(std::string_view text, bool port_required, std::string& hos
 
 /// "sip:" or "sips:", an optional user, a host, an optional port 1-65535, optional parameters.
 bool valid_sip_target(std::string_view uri) {
-  std::size_t scheme = starts_with_nocase(uri, "sip:") ? 4 : starts_with_nocase(uri, "sips:") ? 5 : 0;
+  std::size_t scheme = sip_scheme_length(uri);
   if (scheme == 0) {
     return false;
   }
@@ -262,7 +237,8 @@ Error read_string(const json& v, const std::string& path, std::string& out) {
   return {};
 }
 
-Error read_clean_string(const json& v, const std::string& path, bool allow_empty, std::string& out) {
+Error read_clean_string(const json& v, const std::string& path, bool allow_empty,
+                        std::string& out) {
   const char* rule = allow_empty ? "must be a string without control characters"
                                  : "must be a non-empty string without control characters";
   if (!v.is_string()) {
@@ -289,11 +265,10 @@ Error read_advertise(const json& v, const std::string& path, std::string& out) {
   if (!v.is_string()) {
     return fail(path, rule);
   }
-  const auto& s = v.get_ref<const std::string&>();
-  std::string host;
-  std::optional<std::uint16_t> port;
+  std::string_view s = v.get_ref<const std::string&>();
+  bool bracketed = s.size() > 2 && s.front() == '[' && s.back() == ']';
   bool ok = s.empty() || valid_name_host(s) || valid_v6_host(s) ||
-            (parse_host_port(s, false, host, port) && !port && s.front() == '[');
+            (bracketed && valid_v6_host(s.substr(1, s.size() - 2)));
   if (!ok) {
     return fail(path, rule);
   }
@@ -317,32 +292,15 @@ Error read_log_level(const json& v, const std::string& path, std::string& out) {
 
 // ---- objects ------------------------------------------------------------------------------------
 
-template <class Target>
-struct Field {
-  const char* key;
-  std::function<Error(const json&, const std::string&, Target&)> read;
-};
-
-/// Reads an object whose keys are all known; the first unknown key or bad value is the error.
-template <class Target>
-Error read_object(const json& obj, const std::string& path,
-                  std::initializer_list<Field<Target>> fields, Target& target) {
+/// Calls `read(key, value, path_of_key)` for each member of an object, stopping at the first error.
+/// `read` answers "unknown key" for keys it does not know.
+template <class Read>
+Error for_each_key(const json& obj, const std::string& path, Read read) {
   if (!obj.is_object()) {
-    return fail(path.empty() ? "config" : path, "must be an object");
+    return fail(path, "must be an object");
   }
   for (const auto& [key, value] : obj.items()) {
-    const Field<Target>* field = nullptr;
-    for (const auto& f : fields) {
-      if (key == f.key) {
-        field = &f;
-        break;
-      }
-    }
-    auto here = key_path(path, key);
-    if (field == nullptr) {
-      return fail(here, "unknown key");
-    }
-    if (auto err = field->read(value, here, target); !err.empty()) {
+    if (auto err = read(key, value, key_path(path, key)); !err.empty()) {
       return err;
     }
   }
@@ -350,6 +308,7 @@ Error read_object(const json& obj, const std::string& path,
 }
 
 const char* standard_reason(int status) {
+  // clang-format off
   static constexpr std::pair<int, const char*> phrases[] = {
       {300, "Multiple Choices"}, {301, "Moved Permanently"}, {302, "Moved Temporarily"},
       {305, "Use Proxy"}, {380, "Alternative Service"}, {400, "Bad Request"},
@@ -365,8 +324,8 @@ const char* standard_reason(int status) {
       {493, "Undecipherable"}, {500, "Server Internal Error"}, {501, "Not Implemented"},
       {502, "Bad Gateway"}, {503, "Service Unavailable"}, {504, "Server Time-out"},
       {505, "Version Not Supported"}, {513, "Message Too Large"}, {600, "Busy Everywhere"},
-      {603, "Decline"}, {604, "Does Not Exist Anywhere"}, {606, "Not Acceptable"},
-  };
+      {603, "Decline"}, {604, "Does Not Exist Anywhere"}, {606, "Not Acceptable"}};
+  // clang-format on
   for (const auto& [code, phrase] : phrases) {
     if (code == status) {
       return phrase;
@@ -375,193 +334,215 @@ const char* standard_reason(int status) {
   return "Rejected";
 }
 
-/// A route while it is read: the rule plus which optional keys were present.
-struct RouteDraft {
-  RouteRule rule;
-  bool has_targets = false;
-  bool has_status = false;
-  bool has_reason = false;
-};
-
-Error read_match(const json& v, const std::string& path, RouteDraft& d) {
-  using F = Field<RouteRule>;
-  return read_object<RouteRule>(
-      v, path,
-      {F{"from", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_from); }},
-       F{"to", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_to); }},
-       F{"ruri", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_ruri); }},
-       F{"source", [](auto& x, auto& p, auto& r) { return read_string(x, p, r.match_source); }}},
-      d.rule);
+Error read_match(const json& v, const std::string& path, RouteRule& r) {
+  return for_each_key(v, path, [&r](const std::string& key, const json& x, const std::string& p) {
+    if (key == "from") {
+      return read_string(x, p, r.match_from);
+    }
+    if (key == "to") {
+      return read_string(x, p, r.match_to);
+    }
+    if (key == "ruri") {
+      return read_string(x, p, r.match_ruri);
+    }
+    if (key == "source") {
+      return read_string(x, p, r.match_source);
+    }
+    return fail(p, "unknown key");
+  });
 }
 
-Error read_action(const json& v, const std::string& path, RouteDraft& d) {
+Error read_action(const json& v, const std::string& path, std::string& out) {
   if (!v.is_string() || (v != "route" && v != "reject")) {
     return fail(path, "must be \"route\" or \"reject\"");
   }
-  d.rule.action = v.get<std::string>();
+  out = v.get<std::string>();
   return {};
 }
 
-Error read_targets(const json& v, const std::string& path, RouteDraft& d) {
+Error read_targets(const json& v, const std::string& path, std::vector<std::string>& out) {
   if (!v.is_array() || v.empty()) {
     return fail(path, "must be a non-empty array of sip: or sips: URIs");
   }
-  d.has_targets = true;
   for (std::size_t i = 0; i < v.size(); ++i) {
     const auto& t = v[i];
     if (!t.is_string() || !valid_sip_target(t.get_ref<const std::string&>())) {
       return fail(index_path(path, i), "must be a sip: or sips: URI with a host");
     }
-    d.rule.targets.push_back(t.get<std::string>());
+    out.push_back(t.get<std::string>());
   }
   return {};
 }
 
-Error read_status(const json& v, const std::string& path, RouteDraft& d) {
-  std::uint32_t status = 0;
+Error read_status(const json& v, const std::string& path, int& out) {
   const IntRule rule{300, 699, "must be a SIP status 300-699", "must be a SIP status 300-699"};
-  if (auto err = read_int(v, path, rule, status); !err.empty()) {
-    return err;
+  std::uint32_t status = 0;
+  auto err = read_int(v, path, rule, status);
+  if (err.empty()) {
+    out = static_cast<int>(status);
   }
-  d.rule.reject_status = static_cast<int>(status);
-  d.has_status = true;
-  return {};
+  return err;
 }
 
-Error read_route(const json& v, const std::string& path, std::size_t index, RouteRule& out) {
-  RouteDraft d;
-  d.rule.name = "route" + std::to_string(index);
-  using F = Field<RouteDraft>;
-  auto err = read_object<RouteDraft>(
-      v, path,
-      {F{"name", [](auto& x, auto& p, auto& r) { return read_clean_string(x, p, false, r.rule.name); }},
-       F{"match", read_match},
-       F{"action", read_action},
-       F{"targets", read_targets},
-       F{"status", read_status},
-       F{"reason",
-         [](auto& x, auto& p, auto& r) {
-           r.has_reason = true;
-           return read_clean_string(x, p, false, r.rule.reject_reason);
-         }}},
-      d);
-  if (!err.empty()) {
-    return err;
-  }
-  if (d.rule.action == "route") {
-    if (!d.has_targets) {
+// Which keys a route must or must not have depends on its action, so they are checked after all
+// keys have been read.
+Error check_route(const json& v, const std::string& path, RouteRule& r) {
+  bool has_status = v.contains("status");
+  bool has_reason = v.contains("reason");
+  if (r.action == "route") {
+    if (!v.contains("targets")) {
       return fail(path + ".targets", "must be a non-empty array of sip: or sips: URIs");
     }
-    if (d.has_status || d.has_reason) {
-      return fail(path + (d.has_reason ? ".reason" : ".status"), "only allowed with action \"reject\"");
+    if (has_status || has_reason) {
+      return fail(path + (has_reason ? ".reason" : ".status"),
+                  "only allowed with action \"reject\"");
     }
-  } else {
-    if (d.has_targets) {
-      return fail(path + ".targets", "only allowed with action \"route\"");
-    }
-    if (!d.has_reason) {
-      d.rule.reject_reason = standard_reason(d.rule.reject_status);
-    }
+    return {};
   }
-  out = std::move(d.rule);
+  if (v.contains("targets")) {
+    return fail(path + ".targets", "only allowed with action \"route\"");
+  }
+  if (!has_reason) {
+    r.reject_reason = standard_reason(r.reject_status);
+  }
   return {};
 }
 
-Error read_routes(const json& v, const std::string& path, Config& c) {
+Error read_route(const json& v, const std::string& path, std::size_t index, RouteRule& r) {
+  r.name = "route" + std::to_string(index);
+  auto err =
+      for_each_key(v, path, [&r](const std::string& key, const json& x, const std::string& p) {
+        if (key == "name") {
+          return read_clean_string(x, p, false, r.name);
+        }
+        if (key == "match") {
+          return read_match(x, p, r);
+        }
+        if (key == "action") {
+          return read_action(x, p, r.action);
+        }
+        if (key == "targets") {
+          return read_targets(x, p, r.targets);
+        }
+        if (key == "status") {
+          return read_status(x, p, r.reject_status);
+        }
+        if (key == "reason") {
+          return read_clean_string(x, p, false, r.reject_reason);
+        }
+        return fail(p, "unknown key");
+      });
+  return err.empty() ? check_route(v, path, r) : err;
+}
+
+Error read_routes(const json& v, const std::string& path, std::vector<RouteRule>& out) {
   if (!v.is_array()) {
     return fail(path, "must be an array");
   }
-  c.routes.clear();
-  c.routes.reserve(v.size());
+  out.clear();
+  out.reserve(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     RouteRule rule;
     if (auto err = read_route(v[i], index_path(path, i), i, rule); !err.empty()) {
       return err;
     }
-    c.routes.push_back(std::move(rule));
+    out.push_back(std::move(rule));
   }
   return {};
 }
 
-using ConfigField = Field<Config>;
-
 Error read_sip(const json& v, const std::string& path, Config& c) {
-  return read_object<Config>(
-      v, path,
-      {ConfigField{"listen", [](auto& x, auto& p, auto& t) { return read_listen(x, p, t.sip_listen); }},
-       ConfigField{"advertise",
-                   [](auto& x, auto& p, auto& t) { return read_advertise(x, p, t.sip_advertise); }},
-       ConfigField{"user_agent",
-                   [](auto& x, auto& p, auto& t) { return read_clean_string(x, p, true, t.user_agent); }}},
-      c);
+  return for_each_key(v, path, [&c](const std::string& key, const json& x, const std::string& p) {
+    if (key == "listen") {
+      return read_listen(x, p, c.sip_listen);
+    }
+    if (key == "advertise") {
+      return read_advertise(x, p, c.sip_advertise);
+    }
+    if (key == "user_agent") {
+      return read_clean_string(x, p, true, c.user_agent);
+    }
+    return fail(p, "unknown key");
+  });
 }
 
 Error read_api(const json& v, const std::string& path, Config& c) {
-  return read_object<Config>(
-      v, path,
-      {ConfigField{"listen", [](auto& x, auto& p, auto& t) { return read_listen(x, p, t.api_listen); }},
-       ConfigField{"enabled", [](auto& x, auto& p, auto& t) { return read_bool(x, p, t.api_enabled); }}},
-      c);
+  return for_each_key(v, path, [&c](const std::string& key, const json& x, const std::string& p) {
+    if (key == "listen") {
+      return read_listen(x, p, c.api_listen);
+    }
+    if (key == "enabled") {
+      return read_bool(x, p, c.api_enabled);
+    }
+    return fail(p, "unknown key");
+  });
 }
 
 Error read_limits(const json& v, const std::string& path, Config& c) {
-  return read_object<Config>(
-      v, path,
-      {ConfigField{"max_calls",
-                   [](auto& x, auto& p, auto& t) {
-                     // The message for too few is the documented contract; the cap is a sanity bound.
-                     const IntRule rule{1, 1000000, "must be an integer >= 1",
-                                        "must be an integer <= 1000000"};
-                     return read_int(x, p, rule, t.max_calls);
-                   }},
-       ConfigField{"retry_after_s",
-                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(0, 3600), t.retry_after_s); }}},
-      c);
+  // The message for max_calls below 1 is part of the documented contract; its cap is a sanity
+  // bound.
+  const IntRule calls{1, 1000000, "must be an integer >= 1", "must be an integer <= 1000000"};
+  return for_each_key(v, path, [&](const std::string& key, const json& x, const std::string& p) {
+    if (key == "max_calls") {
+      return read_int(x, p, calls, c.max_calls);
+    }
+    if (key == "retry_after_s") {
+      return read_int(x, p, range(0, 3600), c.retry_after_s);
+    }
+    return fail(p, "unknown key");
+  });
 }
 
 Error read_timers(const json& v, const std::string& path, Config& c) {
-  return read_object<Config>(
-      v, path,
-      {ConfigField{"no_answer_ms",
-                   [](auto& x, auto& p, auto& t) {
-                     return read_int(x, p, range(100, 86400000), t.no_answer_ms);
-                   }},
-       ConfigField{"sip_t1_ms",
-                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(10, 10000), t.sip_t1_ms); }},
-       ConfigField{"route_timeout_ms",
-                   [](auto& x, auto& p, auto& t) {
-                     return read_int(x, p, range(10, 60000), t.route_timeout_ms);
-                   }},
-       ConfigField{"drain_ms",
-                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(0, 600000), t.drain_ms); }}},
-      c);
-}
-
-Error read_log(const json& v, const std::string& path, Config& c) {
-  return read_object<Config>(
-      v, path,
-      {ConfigField{"level", [](auto& x, auto& p, auto& t) { return read_log_level(x, p, t.log_level); }}},
-      c);
-}
-
-Error read_actors(const json& v, const std::string& path, Config& c) {
-  return read_object<Config>(
-      v, path,
-      {ConfigField{"workers",
-                   [](auto& x, auto& p, auto& t) { return read_int(x, p, range(0, 256), t.workers); }}},
-      c);
+  return for_each_key(v, path, [&c](const std::string& key, const json& x, const std::string& p) {
+    if (key == "no_answer_ms") {
+      return read_int(x, p, range(100, 86400000), c.no_answer_ms);
+    }
+    if (key == "sip_t1_ms") {
+      return read_int(x, p, range(10, 10000), c.sip_t1_ms);
+    }
+    if (key == "route_timeout_ms") {
+      return read_int(x, p, range(10, 60000), c.route_timeout_ms);
+    }
+    if (key == "drain_ms") {
+      return read_int(x, p, range(0, 600000), c.drain_ms);
+    }
+    return fail(p, "unknown key");
+  });
 }
 
 Error read_config(const json& root, Config& c) {
   if (!root.is_object()) {
     return "config: the top level must be an object";
   }
-  return read_object<Config>(
-      root, "",
-      {ConfigField{"sip", read_sip}, ConfigField{"api", read_api}, ConfigField{"limits", read_limits},
-       ConfigField{"timers", read_timers}, ConfigField{"routes", read_routes},
-       ConfigField{"log", read_log}, ConfigField{"actors", read_actors}},
-      c);
+  return for_each_key(root, "", [&c](const std::string& key, const json& x, const std::string& p) {
+    if (key == "sip") {
+      return read_sip(x, p, c);
+    }
+    if (key == "api") {
+      return read_api(x, p, c);
+    }
+    if (key == "limits") {
+      return read_limits(x, p, c);
+    }
+    if (key == "timers") {
+      return read_timers(x, p, c);
+    }
+    if (key == "routes") {
+      return read_routes(x, p, c.routes);
+    }
+    if (key == "log") {
+      return for_each_key(x, p, [&c](const std::string& k, const json& y, const std::string& q) {
+        return k == "level" ? read_log_level(y, q, c.log_level) : fail(q, "unknown key");
+      });
+    }
+    if (key == "actors") {
+      return for_each_key(x, p, [&c](const std::string& k, const json& y, const std::string& q) {
+        return k == "workers" ? read_int(y, q, range(0, 256), c.workers) : fail(q, "unknown key");
+      });
+    }
+    return fail(p, "unknown key");
+  });
 }
 
 // ---- parse errors -------------------------------------------------------------------------------
@@ -592,10 +573,12 @@ std::string_view description(std::string_view what) {
 }
 
 std::string parse_error_line(const std::string& text, const json::parse_error& e) {
-  return "config: parse error at " + position(text, e.byte) + ": " + std::string{description(e.what())};
+  return "config: parse error at " + position(text, e.byte) + ": " +
+         std::string{description(e.what())};
 }
 
-// out_of_range.406 "number overflow parsing '1e400'" carries no offset: find the number ourselves.
+// out_of_range.406 "number overflow parsing '1e400'" carries no offset: the position reported is
+// that of the number's first occurrence in the text.
 std::string overflow_line(const std::string& text, const json::exception& e) {
   std::string_view what = description(e.what());
   auto open = what.find('\'');
@@ -612,13 +595,14 @@ std::string overflow_line(const std::string& text, const json::exception& e) {
 }  // namespace
 
 const char* default_config_text() {
-  return R"json(// b2buad default configuration: pass-through, every call goes to its own Request-URI.
-// Every key is optional; see schemas/config.schema.json for all keys, ranges and defaults.
+  return R"json(// b2buad default configuration: pass-through (each call goes to its Request-URI).
+// Every key is optional; schemas/config.schema.json lists all keys, ranges and defaults.
 {
   "sip": { "listen": "0.0.0.0:5060", "advertise": "", "user_agent": "b2bua" },
   "api": { "listen": "127.0.0.1:8080", "enabled": true },
   "limits": { "max_calls": 10000, "retry_after_s": 5 },
-  "timers": { "no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000, "drain_ms": 5000 },
+  "timers": { "no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000,
+              "drain_ms": 5000 },
   "routes": [],
   "log": { "level": "info" },
   "actors": { "workers": 0 }
@@ -657,27 +641,20 @@ std::variant<Config, std::string> load_config_file(const std::string& path) {
   std::string text;
   try {
     errno = 0;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f{std::fopen(path.c_str(), "rb"), &std::fclose};
+    if (!f) {
       return cannot_read(std::strerror(errno));
     }
     char buf[65536];
     std::size_t n = 0;
-    bool too_big = false;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
       if (text.size() + n > max_config_bytes) {
-        too_big = true;
-        break;
+        return cannot_read("larger than 16 MiB");
       }
       text.append(buf, n);
     }
-    int read_errno = std::ferror(f) ? errno : 0;
-    std::fclose(f);
-    if (too_big) {
-      return cannot_read("larger than 16 MiB");
-    }
-    if (read_errno != 0) {
-      return cannot_read(std::strerror(read_errno));
+    if (std::ferror(f.get())) {
+      return cannot_read(std::strerror(errno != 0 ? errno : EIO));
     }
   } catch (const std::exception& e) {
     return cannot_read(e.what());

@@ -197,6 +197,11 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       return;
     case nua_i_bye:
       if (rec) {
+        if (rec->is_a && !rec->final_sent) {
+          // BYE on an early dialog: NUA answers the INVITE with 487, as for a CANCEL.
+          rec->cancelled = true;
+          count_final(rec, 487);
+        }
         emit(make_event(rec->id, LegEventKind::bye));
       }
       return;

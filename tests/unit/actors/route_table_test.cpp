@@ -145,7 +145,7 @@ TEST_CASE("rule patterns with a scheme match the URI and others match the user p
       {"from", "sip:alice@10.0.0.1", true},
       {"from", "sip:*@10.0.0.*", true},
       {"from", "sip:alice@10.0.0.2", false},
-      {"from", "sip:alice", false},  // URI patterns see the whole URI, not the user
+      {"from", "sip:alice", false},   // URI patterns see the whole URI, not the user
       {"from", "*@10.0.0.1", false},  // no scheme: user part only
       {"to", "bob", true},
       {"to", "b*", true},
@@ -324,8 +324,21 @@ TEST_CASE("apply_target keeps the called user unless the target names one") {
 
 TEST_CASE("garbage input never throws from any route table function") {
   const std::string inputs[] = {
-      "", "<", ">", "\"", "\"\\", "@", "@@@", ";", "?", "sip:", "sips:@", "<sip:@>;;",
-      std::string(1, '\0'), std::string("\xff\xfe\x80", 3), std::string(10000, '<'),
+      "",
+      "<",
+      ">",
+      "\"",
+      "\"\\",
+      "@",
+      "@@@",
+      ";",
+      "?",
+      "sip:",
+      "sips:@",
+      "<sip:@>;;",
+      std::string(1, '\0'),
+      std::string("\xff\xfe\x80", 3),
+      std::string(10000, '<'),
   };
   for (const auto& in : inputs) {
     CAPTURE(in);

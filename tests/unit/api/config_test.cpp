@@ -169,6 +169,15 @@ TEST_CASE("routes get default names, actions and reject reasons") {
   CHECK(c.routes[5].targets.size() == 2);
 }
 
+TEST_CASE("sip.advertise accepts host names and IP literals") {
+  const std::string hosts[] = {
+      "", "sbc.example.com", "192.0.2.1", "2001:db8::1", "[2001:db8::1]", "fe80::1%eth0"};
+  for (const auto& host : hosts) {
+    INFO("advertise: " << host);
+    CHECK(parse_ok(R"({"sip":{"advertise":")" + host + R"("}})").sip_advertise == host);
+  }
+}
+
 TEST_CASE("every validation rule gives its exact one-line message") {
   struct Row {
     std::string text;
@@ -199,12 +208,15 @@ TEST_CASE("every validation rule gives its exact one-line message") {
       // actors, log
       {R"({"actors":{"workers":257}})", "actors.workers: must be an integer 0-256"},
       {R"({"actors":{"workers":-1}})", "actors.workers: must be an integer 0-256"},
-      {R"({"log":{"level":"verbose"}})", "log.level: must be one of trace, debug, info, warn, error, off"},
-      {R"({"log":{"level":"INFO"}})", "log.level: must be one of trace, debug, info, warn, error, off"},
+      {R"({"log":{"level":"verbose"}})",
+       "log.level: must be one of trace, debug, info, warn, error, off"},
+      {R"({"log":{"level":"INFO"}})",
+       "log.level: must be one of trace, debug, info, warn, error, off"},
       {R"({"log":{"level":3}})", "log.level: must be one of trace, debug, info, warn, error, off"},
       // sip, api
       {R"({"sip":{"listen":"0.0.0.0"}})", "sip.listen: must be host:port with a port 0-65535"},
-      {R"({"sip":{"listen":"0.0.0.0:65536"}})", "sip.listen: must be host:port with a port 0-65535"},
+      {R"({"sip":{"listen":"0.0.0.0:65536"}})",
+       "sip.listen: must be host:port with a port 0-65535"},
       {R"({"sip":{"listen":":5060"}})", "sip.listen: must be host:port with a port 0-65535"},
       {R"({"sip":{"listen":"host:50a0"}})", "sip.listen: must be host:port with a port 0-65535"},
       {R"({"sip":{"listen":5060}})", "sip.listen: must be host:port with a port 0-65535"},
@@ -230,7 +242,8 @@ TEST_CASE("every validation rule gives its exact one-line message") {
       {R"({"routes":[1]})", "routes[0]: must be an object"},
       {R"({"routes":[{"targets":["sip:h"]},{"match":"*","targets":["sip:h"]}]})",
        "routes[1].match: must be an object"},
-      {R"({"routes":[{"match":{"to":5},"targets":["sip:h"]}]})", "routes[0].match.to: must be a string"},
+      {R"({"routes":[{"match":{"to":5},"targets":["sip:h"]}]})",
+       "routes[0].match.to: must be a string"},
       // routes
       {R"({"routes":[{"targets":["sip:a"]},{"targets":["http://x"]}]})",
        "routes[1].targets[0]: must be a sip: or sips: URI with a host"},
@@ -244,19 +257,25 @@ TEST_CASE("every validation rule gives its exact one-line message") {
        "routes[0].targets[0]: must be a sip: or sips: URI with a host"},
       {R"({"routes":[{"targets":["sip:a b@h"]}]})",
        "routes[0].targets[0]: must be a sip: or sips: URI with a host"},
-      {R"({"routes":[{"targets":[5]}]})", "routes[0].targets[0]: must be a sip: or sips: URI with a host"},
+      {R"({"routes":[{"targets":[5]}]})",
+       "routes[0].targets[0]: must be a sip: or sips: URI with a host"},
       {R"({"routes":[{"targets":"sip:h"}]})",
        "routes[0].targets: must be a non-empty array of sip: or sips: URIs"},
-      {R"({"routes":[{"targets":[]}]})", "routes[0].targets: must be a non-empty array of sip: or sips: URIs"},
+      {R"({"routes":[{"targets":[]}]})",
+       "routes[0].targets: must be a non-empty array of sip: or sips: URIs"},
       {R"({"routes":[{"action":"route"}]})",
        "routes[0].targets: must be a non-empty array of sip: or sips: URIs"},
       {R"({"routes":[{"action":"forward","targets":["sip:h"]}]})",
        R"(routes[0].action: must be "route" or "reject")"},
       {R"({"routes":[{"action":null}]})", R"(routes[0].action: must be "route" or "reject")"},
-      {R"({"routes":[{"action":"reject","status":200}]})", "routes[0].status: must be a SIP status 300-699"},
-      {R"({"routes":[{"action":"reject","status":700}]})", "routes[0].status: must be a SIP status 300-699"},
-      {R"({"routes":[{"action":"reject","status":"403"}]})", "routes[0].status: must be a SIP status 300-699"},
-      {R"({"routes":[{"action":"reject","status":403.5}]})", "routes[0].status: must be a SIP status 300-699"},
+      {R"({"routes":[{"action":"reject","status":200}]})",
+       "routes[0].status: must be a SIP status 300-699"},
+      {R"({"routes":[{"action":"reject","status":700}]})",
+       "routes[0].status: must be a SIP status 300-699"},
+      {R"({"routes":[{"action":"reject","status":"403"}]})",
+       "routes[0].status: must be a SIP status 300-699"},
+      {R"({"routes":[{"action":"reject","status":403.5}]})",
+       "routes[0].status: must be a SIP status 300-699"},
       {R"({"routes":[{"action":"reject","reason":""}]})",
        "routes[0].reason: must be a non-empty string without control characters"},
       {R"({"routes":[{"action":"reject","reason":"Bad\r\nX: y"}]})",
@@ -303,14 +322,18 @@ TEST_CASE("hostile text gives one-line errors and never an exception") {
       {"/* never closed", "config: parse error at line 1, column "},
       {"{\"a\":1,}", "config: parse error at line 1, column "},
       {"{} {}", "config: parse error at line 1, column "},
-      {std::string(100000, '[') + std::string(100000, ']'), "config: the top level must be an object"},
+      {std::string(100000, '[') + std::string(100000, ']'),
+       "config: the top level must be an object"},
       {std::string(100000, '['), "config: parse error at line 1, column "},
       {"{\"routes\":" + std::string(50000, '[') + std::string(50000, ']') + "}",
        "routes[0]: must be an object"},
       {"{\"x\":" + std::string(50000, '[') + std::string(50000, ']') + "}", "x: unknown key"},
-      {R"({"limits":{"max_calls":99999999999999999999999}})", "limits.max_calls: must be an integer <= 1000000"},
-      {R"({"limits":{"max_calls":18446744073709551615}})", "limits.max_calls: must be an integer <= 1000000"},
-      {R"({"limits":{"max_calls":-9223372036854775808}})", "limits.max_calls: must be an integer >= 1"},
+      {R"({"limits":{"max_calls":99999999999999999999999}})",
+       "limits.max_calls: must be an integer <= 1000000"},
+      {R"({"limits":{"max_calls":18446744073709551615}})",
+       "limits.max_calls: must be an integer <= 1000000"},
+      {R"({"limits":{"max_calls":-9223372036854775808}})",
+       "limits.max_calls: must be an integer >= 1"},
       {R"({"actors":{"workers":1e300}})", "actors.workers: must be an integer 0-256"},
       {R"({"actors":{"workers":-1e300}})", "actors.workers: must be an integer 0-256"},
       {R"({"actors":{"workers":-0.5}})", "actors.workers: must be an integer 0-256"},

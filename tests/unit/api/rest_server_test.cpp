@@ -260,11 +260,11 @@ class FakeEngine {
     return todo.size();
   }
 
-  Mode mode = Mode::immediate;
+  std::atomic<Mode> mode{Mode::immediate};
   std::vector<CallInfo> calls;
   StatsSnapshot stats;
   std::atomic<bool> ready{true};
-  bool stats_throw = false;
+  std::atomic<bool> stats_throw{false};
 
  private:
   void answer(std::function<void()> f) {
