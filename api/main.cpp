@@ -14,6 +14,13 @@
 #include "api/config.hpp"
 #include "api/engine.hpp"
 
+// jemalloc (linked into b2buad) reads this at start-up: give freed pages back to the system within
+// seconds, from a background thread, so that memory returns to its baseline after a load peak.
+// sofia-sip keeps every finished transaction for 64*T1 (32 s), which makes peaks large.
+extern "C" {
+const char* malloc_conf = "background_thread:true,dirty_decay_ms:2000,muzzy_decay_ms:0";
+}
+
 namespace {
 
 constexpr int exit_config = 2;

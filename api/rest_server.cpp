@@ -1,8 +1,6 @@
-// The REST server: Beast HTTP/1.1 sessions on one io_context run by the "b2b-api" thread, routed to
-// RestBackend, plus the JSON forms of calls, stats and errors. The only translation unit with Beast.
+// The REST server: Beast HTTP/1.1 sessions on one io_context run by the "b2b-api" thread, routed
+// to RestBackend, plus the JSON forms of calls, stats and errors. The only file that uses Beast.
 #include "api/rest_server.hpp"
-
-#include <pthread.h>
 
 #include <algorithm>
 #include <array>
@@ -15,6 +13,8 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+
+#include <pthread.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -34,7 +34,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 
-constexpr auto io_timeout = std::chrono::seconds(30);     // idle keep-alive, slow reads and writes
+constexpr auto io_timeout = std::chrono::seconds(30);      // idle keep-alive, slow reads and writes
 constexpr auto backend_timeout = std::chrono::seconds(3);  // then 503 backend_timeout
 constexpr auto linger_timeout = std::chrono::seconds(2);   // draining input before a close
 constexpr std::uint32_t header_limit = 8 * 1024;
@@ -154,6 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void on_write(beast::error_code ec);
   void linger();
+  void drain();
   void close_now();
   void internal_error(const char* what);
 
@@ -176,7 +177,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;  // the backend deadline
   const RestBackend& backend_;
   std::shared_ptr<Gate> gate_;
-  std::string path_;  // of the request being answered, for messages and logs
+  std::string path_;    // of the request being answered, for messages and logs
   CallId call_id_ = 0;  // of the GET /v1/calls/{id} being answered
   unsigned version_ = 11;
   bool keep_alive_ = false;
@@ -192,10 +193,9 @@ void Session::read_request() {
   parser_->header_limit(header_limit);
   parser_->body_limit(body_limit);
   stream_.expires_after(io_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     self->on_read(ec);
-                   });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void Session::on_read(beast::error_code ec) {
@@ -208,7 +208,8 @@ void Session::on_read(beast::error_code ec) {
             "request exceeds 8 KiB of headers or 64 KiB of body", true);
     });
   }
-  const bool parse_error = ec.category() == http::make_error_code(http::error::bad_target).category();
+  const bool parse_error =
+      ec.category() == http::make_error_code(http::error::bad_target).category();
   if (parse_error && ec != http::error::end_of_stream && ec != http::error::partial_message) {
     return guarded([&] {
       error(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message(),
@@ -270,14 +271,14 @@ void Session::get_calls() {
   const auto seq = begin_wait();
   // The callback may run on any thread, even after the server stopped: it only holds the gate
   // and a weak reference, and the session is looked up again on the io thread.
-  backend_.list_calls([gate = gate_, weak = weak_from_this(),
-                       seq](std::optional<std::vector<CallInfo>> calls) {
-    gate->post([weak, seq, calls = std::move(calls)]() mutable {
-      if (auto self = weak.lock()) {
-        self->on_calls(seq, std::move(calls));
-      }
-    });
-  });
+  backend_.list_calls(
+      [gate = gate_, weak = weak_from_this(), seq](std::optional<std::vector<CallInfo>> calls) {
+        gate->post([weak, seq, calls = std::move(calls)]() mutable {
+          if (auto self = weak.lock()) {
+            self->on_calls(seq, std::move(calls));
+          }
+        });
+      });
 }
 
 void Session::get_call(std::string_view id_text) {
@@ -291,8 +292,8 @@ void Session::get_call(std::string_view id_text) {
   }
   call_id_ = *id;
   const auto seq = begin_wait();
-  backend_.get_call(*id, [gate = gate_, weak = weak_from_this(), seq](
-                             std::optional<CallInfo> call, bool timed_out) {
+  backend_.get_call(*id, [gate = gate_, weak = weak_from_this(), seq](std::optional<CallInfo> call,
+                                                                      bool timed_out) {
     gate->post([weak, seq, call = std::move(call), timed_out]() mutable {
       if (auto self = weak.lock()) {
         self->on_call(seq, std::move(call), timed_out);
@@ -401,14 +402,18 @@ void Session::linger() {
   if (ec) {
     return close_now();
   }
-  stream_.expires_after(linger_timeout);
+  stream_.expires_after(linger_timeout);  // one deadline for the whole drain
+  drain();
+}
+
+void Session::drain() {
   stream_.async_read_some(asio::buffer(drain_),
                           [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                             self->drained_ += n;
                             if (ec || self->drained_ > linger_limit) {
                               return self->close_now();
                             }
-                            self->linger();
+                            self->drain();
                           });
 }
 
@@ -433,7 +438,8 @@ void Session::internal_error(const char* what) {
 
 std::string host_port(const std::string& host, std::uint16_t port) {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::replace_if(h.begin(), h.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, '?');
+  std::replace_if(
+      h.begin(), h.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, '?');
   return h + ":" + std::to_string(port);
 }
 

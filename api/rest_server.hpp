@@ -1,5 +1,5 @@
 // The REST API of b2buad: a small HTTP/1.1 server (Boost.Beast, one "b2b-api" thread) that answers
-// health, readiness, stats and call-table requests from a RestBackend. All Beast code is in the .cpp.
+// health, readiness, stats and call-table requests from a RestBackend. Beast stays in the .cpp.
 #pragma once
 
 #include <cstdint>

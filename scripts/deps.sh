@@ -5,8 +5,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libcaf-dev libsofia-sip-ua-dev libboost-dev libboost-system-dev nlohmann-json3-dev
-  libspdlog-dev libcli11-dev doctest-dev
-  sip-tester curl python3 procps
+  libspdlog-dev libcli11-dev libjemalloc-dev doctest-dev
+  sip-tester curl python3 python3-jsonschema procps psmisc
 )
 
 missing=()

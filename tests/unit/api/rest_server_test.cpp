@@ -1,25 +1,28 @@
-// RestServer over a real loopback TCP socket: every endpoint, every error, keep-alive, limits, a slow
-// or silent backend, and shutdown with open connections. The client is plain POSIX sockets.
+// RestServer over a real loopback TCP socket: every endpoint, every error, keep-alive, limits, a
+// slow or silent backend, and shutdown with open connections. The client is plain POSIX sockets.
 #include "api/rest_server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -110,9 +113,8 @@ class Client {
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
     }
-    const std::size_t length = std::stoul(r.header("content-length").empty()
-                                              ? std::string{"0"}
-                                              : r.header("content-length"));
+    const std::size_t length = std::stoul(
+        r.header("content-length").empty() ? std::string{"0"} : r.header("content-length"));
     while (buf_.size() < length) {
       if (!fill()) {
         r.status = 0;
@@ -228,8 +230,7 @@ class FakeEngine {
     b.list_calls = [this](std::function<void(std::optional<std::vector<CallInfo>>)> done) {
       answer([done, list = calls] { done(list); });
     };
-    b.get_call = [this](b2bua::CallId id,
-                        std::function<void(std::optional<CallInfo>, bool)> done) {
+    b.get_call = [this](b2bua::CallId id, std::function<void(std::optional<CallInfo>, bool)> done) {
       std::optional<CallInfo> found;
       for (const auto& c : calls) {
         if (c.id == id) {
@@ -417,7 +418,8 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} of an unknown call answers 404 ca
   check_error(fetch(port, "GET", "/v1/calls/18446744073709551615"), 404, "call_not_found");
 }
 
-TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} with an id that is no positive 64-bit integer answers 400") {
+TEST_CASE_FIXTURE(Fixture,
+                  "GET /v1/calls/{id} with an id that is no positive 64-bit integer answers 400") {
   for (const std::string id : {"abc", "-1", "0", "99999999999999999999999", "18446744073709551616",
                                "+1", "1x", "1.5", ""}) {
     CAPTURE(id);
@@ -455,7 +457,8 @@ TEST_CASE_FIXTURE(Fixture, "a request over the size limits answers 413 and close
   CHECK(c.closed_by_peer());
 }
 
-TEST_CASE_FIXTURE(Fixture, "a silent backend gets 503 within 3 to 4 s and its late answer is ignored") {
+TEST_CASE_FIXTURE(Fixture,
+                  "a silent backend gets 503 within 3 to 4 s and its late answer is ignored") {
   engine.mode = FakeEngine::Mode::never;
   Client c{port};
   const auto t0 = Clock::now();
@@ -587,7 +590,7 @@ TEST_CASE("to_json of a call: ended call, duration, nulls and invalid UTF-8") {
   CHECK(j["legs"][1]["last_status"] == 200);
   const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
   CHECK(text.find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD in place of the bad bytes
-  CHECK_THROWS(j.dump());  // and the strict dump would have thrown
+  CHECK_THROWS(j.dump());                                 // and the strict dump would have thrown
   CHECK(b2bua::api::error_body("x", "y") ==
         json{{"error", {{"code", "x"}, {"message", "y"}, {"details", nullptr}}}});
   CHECK(b2bua::api::error_body("x", "y", json{{"k", 1}})["error"]["details"]["k"] == 1);
