@@ -1,7 +1,10 @@
 // The b2b-sofia thread: NUA events in, LegEvents out; SipActions in, NUA calls out.
 #include "sip/sip_stack.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <future>
 #include <random>
 #include <unordered_map>
@@ -17,6 +20,7 @@
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/url.h>
@@ -34,6 +38,21 @@ std::int64_t now_ms() {
 }
 
 std::string str(const char* s) { return s ? std::string(s) : std::string(); }
+
+// sofia-sip writes its own diagnostics to stderr; route them into our log at debug level so that
+// b2buad's stderr stays one line per event (and one line on a failed start).
+void sofia_logger(void*, const char* fmt, va_list ap) {
+  char buf[512];
+  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  if (n <= 0) {
+    return;
+  }
+  std::string line(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+    line.pop_back();
+  }
+  spdlog::debug("sofia: {}", line);
+}
 
 std::string url_text(su_home_t* home, const url_t* url) {
   if (!url) {
@@ -488,6 +507,7 @@ std::string SipStack::start(caf::actor transport) {
 void SipStack::run(std::promise<std::string>* started) {
   pthread_setname_np(pthread_self(), "b2b-sofia");
   su_init();
+  su_log_redirect(su_log_default, sofia_logger, nullptr);
   Impl& im = *impl_;
   im.root = su_root_create(nullptr);
   if (!im.root) {

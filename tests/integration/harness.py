@@ -421,7 +421,9 @@ class Sipp:
         return self.result
 
     def run(self, timeout=None):
-        return self.start(wait_bound=False).wait(timeout)
+        """Starts SIPp and waits for it to end; returns self (the outcome is in .result)."""
+        self.start(wait_bound=False).wait(timeout)
+        return self
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

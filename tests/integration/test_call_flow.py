@@ -21,6 +21,16 @@ class CallFlowTest(harness.B2buaTestCase):
         self.assertDelta(before, after, total_calls=1, answered_calls=1, failed_calls=0,
                          cancelled_calls=0)
 
+    def test_caller_with_quoted_display_name(self):
+        """Phones send From: "Alice Smith" <sip:...>; the call must go through, with a well-formed
+        From on the callee side."""
+        srv = self.start_b2bua()
+        uas = self.uas(srv, "uas_answer")
+        uac = self.uac(srv, "uac_display_name", callee=uas, hold_ms=100).run()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+        self.assertNotIn('""', uas.result.log, "the display name was quoted twice")
+
     def test_callee_hangs_up(self):
         srv = self.start_b2bua()
         uas = self.uas(srv, "uas_hangup", ruser=None, hold_ms=300)
