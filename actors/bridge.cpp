@@ -8,6 +8,7 @@
 
 #include "actors/call_leg.hpp"
 #include "actors/protocol/atoms.hpp"
+#include "actors/route_table.hpp"
 
 namespace b2bua {
 
@@ -229,7 +230,8 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
 
   OutboundInvite inv;
   inv.request_uri = target;
-  inv.to_uri = target;
+  // The To header keeps the called user of the caller's To, at the target's host (topology hiding).
+  inv.to_uri = with_user(target, call.to_user);
   inv.to_display = call.to_display;
   inv.from_user = call.from_user;
   inv.from_display = call.from_display;

@@ -194,4 +194,25 @@ std::string apply_target(std::string_view target, std::string_view ruri_user) {
   return out;
 }
 
+std::string with_user(std::string_view uri, std::string_view user) {
+  std::size_t scheme_len = 0;
+  if (starts_with_nocase(uri, "sip:")) {
+    scheme_len = 4;
+  } else if (starts_with_nocase(uri, "sips:")) {
+    scheme_len = 5;
+  }
+  if (scheme_len == 0 || user.empty()) {
+    return std::string{uri};
+  }
+  std::string_view rest = uri.substr(scheme_len);
+  if (auto at = rest.find('@'); at != std::string_view::npos) {
+    rest = rest.substr(at + 1);
+  }
+  std::string out{uri.substr(0, scheme_len)};
+  out += escape_user(user);
+  out += '@';
+  out += rest;
+  return out;
+}
+
 }  // namespace b2bua

@@ -52,4 +52,8 @@ RoutePolicy make_table_policy(std::vector<RouteRule> rules);
 /// one keeps the called user of the Request-URI, as a dispatcher does.
 std::string apply_target(std::string_view target, std::string_view ruri_user);
 
+/// The URI with its user part set to `user` (replacing any), e.g. for the B leg's To header:
+/// ("sip:carol@10.0.0.2:5080", "bob") -> "sip:bob@10.0.0.2:5080". Empty user: the URI unchanged.
+std::string with_user(std::string_view uri, std::string_view user);
+
 }  // namespace b2bua

@@ -88,6 +88,7 @@ struct LegRec {
   bool answered = false;        // A: 2xx sent; B: 2xx received
   bool final_received = false;  // B: a final response arrived
   bool cancelled = false;       // A: the caller cancelled
+  bool heard = false;           // B: a provisional response came from the target
   std::string call_id;          // B: our Call-ID (for loop detection)
 };
 
@@ -328,6 +329,7 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
     return;
   }
   if (status < 200) {
+    rec->heard = true;
     if (status == 100) {
       ev.kind = LegEventKind::trying;
     } else {
@@ -342,10 +344,17 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
   } else {
     rec->final_received = true;
     ev.kind = LegEventKind::failed;
-    if (!sip) {
-      // NUA made this response itself: the target never answered, or could not be reached.
+    // NTA makes a 408 itself (with a To tag, like a real one) when the target never answered
+    // at all; a 408 before any provisional response is that timeout.
+    const bool local = !sip || (status == 408 && !rec->heard);
+    if (status > 699) {  // NUA's internal 9xx codes
+      ev.status = 500;
+      ev.reason = "Server Internal Error";
+    }
+    if (local) {
       ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
-    } else if (sip->sip_retry_after) {
+    }
+    if (sip && sip->sip_retry_after) {
       ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
     }
   }
@@ -449,10 +458,11 @@ void SipStack::Impl::send_invite(const SipAction& a) {
     fail(500, "Server Internal Error", "b2bua.target.invalid");
     return;
   }
-  std::string from = (inv.from_display.empty() ? std::string() : "\"" + inv.from_display + "\" ") +
+  // Display names arrive as sofia parsed them (a token run or a quoted string): use them as is.
+  std::string from = (inv.from_display.empty() ? std::string() : inv.from_display + " ") +
                      "<sip:" + (inv.from_user.empty() ? std::string() : inv.from_user + "@") +
                      from_host + ">";
-  std::string to = (inv.to_display.empty() ? std::string() : "\"" + inv.to_display + "\" ") + "<" +
+  std::string to = (inv.to_display.empty() ? std::string() : inv.to_display + " ") + "<" +
                    inv.to_uri + ">";
   auto leg = std::make_unique<LegRec>();
   leg->id = a.leg;

@@ -62,6 +62,7 @@ TEST_CASE_FIXTURE(BridgeFixture, "the B leg's INVITE carries the caller's SDP wi
   REQUIRE(b.size() == 1);
   CHECK(b[0].kind == SipActionKind::invite);
   CHECK(b[0].invite.request_uri == "sip:bob@127.0.0.1:5080");
+  CHECK(b[0].invite.to_uri == "sip:bob@127.0.0.1:5080");
   CHECK(b[0].invite.sdp == "v=0 offer");
   CHECK(b[0].invite.call_id != "caller-call-id");
   CHECK(b[0].invite.from_user == "alice");

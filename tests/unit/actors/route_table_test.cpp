@@ -355,3 +355,12 @@ TEST_CASE("garbage input never throws from any route table function") {
   // A pattern matches itself when it has no '*' (wildcard_match compares exactly).
   CHECK(wildcard_match("@@@", "@@@"));
 }
+
+TEST_CASE("with_user sets or replaces the user part of a SIP URI") {
+  CHECK(b2bua::with_user("sip:carol@10.0.0.2:5080", "bob") == "sip:bob@10.0.0.2:5080");
+  CHECK(b2bua::with_user("sip:10.0.0.2:5080;transport=udp", "bob") ==
+        "sip:bob@10.0.0.2:5080;transport=udp");
+  CHECK(b2bua::with_user("sips:carol@h", "bob") == "sips:bob@h");
+  CHECK(b2bua::with_user("sip:carol@h", "") == "sip:carol@h");
+  CHECK(b2bua::with_user("tel:+123", "bob") == "tel:+123");
+}
