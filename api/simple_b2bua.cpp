@@ -6,6 +6,9 @@
 
 #include <pthread.h>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "api/engine.hpp"
 
 namespace b2bua {
@@ -47,6 +50,12 @@ SimpleB2bua& SimpleB2bua::api(std::string address) {
 void SimpleB2bua::start() {
   if (engine_) {
     return;
+  }
+  // Logs go to stderr under the facade's name unless the application set up its own logger:
+  // spdlog's built-in default would write to stdout, which belongs to the application.
+  if (spdlog::default_logger()->name().empty()) {
+    auto logger = spdlog::get(name_);
+    spdlog::set_default_logger(logger ? logger : spdlog::stderr_color_mt(name_));
   }
   auto engine = std::make_unique<api::Engine>(cfg_, policy_);
   if (std::string err = engine->start(); !err.empty()) {

@@ -1,0 +1,59 @@
+// A test program around b2bua::SimpleB2bua for test_simple_b2bua.py.
+// Usage: simple_b2bua_probe MODE SIP_ADDRESS TARGET
+//   MODE async: routes from another thread 20 ms later (on_route_async); sync: on_route.
+//   Calls to the user "nobody" get no route (404). Reads commands on stdin, one per line:
+//   "count" prints "count=<call_count()> listed=<list_calls().size()> legs=<legs of the first>
+//   from=<from of the first>"; "quit" stops gracefully and exits 0.
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "api/simple_b2bua.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: simple_b2bua_probe async|sync SIP_ADDRESS TARGET\n";
+    return 2;
+  }
+  const std::string mode = argv[1];
+  const std::string target = argv[3];
+  b2bua::SimpleB2bua b2b("probe", std::string(argv[2]));
+  if (mode == "async") {
+    b2b.on_route_async([target](const b2bua::IncomingCall& call, b2bua::RouteReply reply) {
+      std::thread([target, call, reply] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (call.to_user == "nobody") {
+          reply(b2bua::RouteDecision::reject(404, "Not Found", "b2bua.route.no_match"));
+        } else {
+          reply(b2bua::RouteDecision::route_to(target, "probe"));
+        }
+      }).detach();
+    });
+  } else {
+    b2b.on_route([target](const std::string&, const std::string& to) {
+      return to.find("nobody@") != std::string::npos ? std::string() : target;
+    });
+  }
+  try {
+    b2b.start();
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  std::cout << "ready" << std::endl;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line == "count") {
+      auto calls = b2b.list_calls();
+      std::cout << "count=" << b2b.call_count() << " listed=" << calls.size()
+                << " legs=" << (calls.empty() ? 0 : calls[0].legs.size())
+                << " from=" << (calls.empty() ? "-" : calls[0].from) << std::endl;
+    } else if (line == "quit") {
+      break;
+    }
+  }
+  b2b.stop();
+  std::cout << "stopped" << std::endl;
+  return 0;
+}
