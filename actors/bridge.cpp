@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -258,7 +259,6 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
   self->monitor(st.a);
   self->monitor(st.b);
   publish(self);
-  self->delayed_send(self, std::chrono::milliseconds(cfg.no_answer_ms), timeout_atom::value);
 
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
@@ -277,7 +277,11 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
           on_b_event(self, ev);
         }
       },
-      [self](timeout_atom) {
+      [self](hangup_atom, const std::string& why) { hang_up(self, why); },
+      // The no-answer timer is a receive timeout: it restarts with every event, so it runs from the
+      // last provisional response, and CAF cancels it when the bridge quits (a delayed_send would
+      // keep the finished bridge alive until it fired).
+      caf::after(std::chrono::milliseconds(cfg.no_answer_ms)) >> [self] {
         auto& st = self->state;
         if (st.answered || st.a_final || st.ending) {
           return;
@@ -286,8 +290,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
         end_call(self, "no_answer");
         to_leg(self, false, LegEventKind::cancelled);
         fail_caller(self, 480, "Temporarily Unavailable", "b2bua.call.no_answer");
-      },
-      [self](hangup_atom, const std::string& why) { hang_up(self, why); },
+      }
   };
 }
 

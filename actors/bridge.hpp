@@ -2,14 +2,14 @@
 // decides how the call ends.
 //
 // Start: spawns and monitors the A-leg actor (the caller's leg, already in SIP) and the B-leg actor
-//   (which sends the INVITE to the target); publishes the call to the registry; arms the no-answer
-//   timer.
+//   (which sends the INVITE to the target); publishes the call to the registry.
 // In: (leg_atom, LegEvent) from its legs:
 //   B ringing/early_media/answered/failed -> the same to A (18x, 183, 200, the callee's error);
 //   A cancelled -> B cancelled (CANCEL); either side's bye -> bye to the other (BYE);
 //   a 200 from B after the caller gave up (CANCEL crossing 200, no-answer timeout) -> BYE to B;
 //   a leg terminated while the other is still up -> the other is ended too.
-// In: (timeout_atom) the no-answer timer: before the answer, CANCEL to B and 480 to A.
+// Timer: no event for `no_answer_ms` (a receive timeout, so counted from the last provisional
+//   response) before the answer -> CANCEL to B and 480 to A.
 // In: (hangup_atom, std::string why) from the registry (operator or shutdown): BYE both answered
 //   legs, or CANCEL B and 503 to A before the answer.
 // Out: (update_atom, CallInfo) and (ended_atom, CallId) to the registry.
