@@ -431,7 +431,10 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
   const bool with_warning = !a.warning.empty() && a.status >= 300;
   std::string warn = with_warning ? warning(a.warning) : std::string();
   std::string ra = std::to_string(a.retry_after);
-  const char* phrase = a.reason.empty() ? sip_status_phrase(a.status) : a.reason.c_str();
+  // NUA keeps the phrase pointer (unlike tags, which it copies) until its stack handles the
+  // response later in this loop: a custom phrase must live in the handle's own memory.
+  const char* phrase = a.reason.empty() ? sip_status_phrase(a.status)
+                                        : su_strdup(nua_handle_home(rec->nh), a.reason.c_str());
   if (!phrase) {
     phrase = "Unknown";
   }

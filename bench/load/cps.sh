@@ -178,7 +178,7 @@ run_once() {
   if [ "$rc" = 0 ] && [ "$fail" = 0 ] && [ "$ok" = "$calls" ]; then RUN_OK=1; else RUN_OK=0; fi
   RUN_DESC="exit=$rc ok=$ok failed=$fail of $calls"
   if [ "$mode" = b2bua ]; then
-    RUN_DESC="$RUN_DESC cpu=${RUN_CPU_S}s"
+    RUN_DESC="$RUN_DESC cpu=${RUN_CPU_S}s peak_rss_so_far=$(( $(status_kb VmHWM) / 1024 ))MB"
     # let the calls of this run end before the next one starts (bounded)
     for _ in $(seq 1 75); do [ "$(stat_field active_calls)" = 0 ] && break; sleep 0.2; done
   fi

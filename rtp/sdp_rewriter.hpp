@@ -1,0 +1,100 @@
+// SDP for the media relay: reads a peer's offer or answer and rewrites it so that media flows
+// through b2buad's own ports. Pure functions over text (sofia-sip's SDP parser and printer); no
+// CAF, no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace b2bua::rtp {
+
+/// One m= line as the peer described it.
+struct SdpStream {
+  /// "audio", "video", ... (sofia lower-cases the well-known ones).
+  std::string media;
+  /// Media-level c= if present, else session-level c=; "" if neither.
+  std::string address;
+  /// The connection address is `IN IP6`.
+  bool ipv6 = false;
+  /// 0 = rejected or disabled stream.
+  std::uint16_t port = 0;
+  /// a=rtcp:<port> if present and valid, else port+1; 0 when port is 0 (or 65535).
+  std::uint16_t rtcp_port = 0;
+  /// Media-level a=rtcp-mux present.
+  bool rtcp_mux = false;
+  /// "sendrecv" (default), "sendonly", "recvonly" or "inactive"; media-level overrides session.
+  std::string direction;
+  /// The stream's connection is c=IN IP4 0.0.0.0 (RFC 2543 hold).
+  bool hold_zero_address = false;
+  /// Transport as sofia names it: "RTP/AVP", "RTP/SAVP", "RTP/SAVPF", "udptl", ...
+  std::string protocol;
+
+  friend bool operator==(const SdpStream&, const SdpStream&) = default;
+};
+
+/// What b2buad needs to know about one session description.
+struct SdpInfo {
+  /// In m= line order.
+  std::vector<SdpStream> streams;
+  /// o= sess-id in decimal; sofia saturates values above 2^64-1 to 18446744073709551615.
+  std::string origin_session_id;
+  /// o= sess-version (saturates likewise).
+  std::uint64_t origin_version = 0;
+};
+
+/// Largest SDP body accepted, in bytes. Larger bodies are refused before sofia sees them.
+inline constexpr std::size_t max_sdp_size = 65535;
+
+/// Parses SDP text.
+/// Returns nullopt and sets `*error` (one printable line, if `error` is not null) when sofia cannot
+/// parse it or it is not usable: no m= line, a port above 65535, no connection address for a stream
+/// with a non-zero port, a NUL byte, more than `max_sdp_size` bytes, or lines that sofia-sip 1.12
+/// would silently drop or mis-read. Never throws. Any thread may call it; calls share nothing.
+std::optional<SdpInfo> parse_sdp(std::string_view sdp, std::string* error) noexcept;
+
+/// b2buad's ports for one m= line. `port` 0 keeps (or makes) the stream disabled; `rtcp_port` 0
+/// means the RFC 3550 default, port+1.
+struct LocalStream {
+  std::uint16_t port = 0;
+  std::uint16_t rtcp_port = 0;
+};
+
+/// Per-direction memory of what b2buad last sent on one leg, so that o= versions behave (RFC 3264
+/// 8). Start with a default-constructed value; the first rewrite initialises it. Before that, a
+/// caller may set `session_id` (decimal, fits in 64 bits) and `version`; otherwise the session id
+/// is taken from the first SDP rewritten for the leg and the version starts at 0.
+struct SdpOriginState {
+  bool initialised = false;
+  std::string session_id;     ///< b2buad's o= sess-id on this leg
+  std::uint64_t version = 0;  ///< o= sess-version of `last_body`
+  std::string last_body;      ///< the SDP b2buad last sent on this leg
+};
+
+/// Rewrites `sdp` for the other leg so that its media flows through `address` and `local`.
+/// - Session and media c= become `address` (`IN IP6` when it contains ':'), except
+///   c=IN IP4 0.0.0.0, which is kept so that a hold stays a hold. Several media-level c= lines
+///   collapse to one.
+/// - m= port i becomes local[i].port; 0 stays 0, and local[i].port 0 disables the stream.
+///   "port/count" becomes a single port.
+/// - a=rtcp becomes the local RTCP port (plus `address` if the original named an address). It is
+///   removed when a=rtcp-mux is present or the stream is disabled, and added when the local RTCP
+///   port is not port+1.
+/// - ICE attributes are removed: candidate, ice-ufrag, ice-pwd, ice-options, ice-lite,
+///   ice-mismatch, end-of-candidates, remote-candidates.
+/// - o= becomes "b2bua <state.session_id> <version> IN IP4|IP6 <address>"; the version goes up by
+///   exactly one when the body differs from state.last_body. A missing s= or t= is supplied.
+/// - Everything else is kept in order, except that sofia prints a=rtpmap and a=fmtp first in an
+///   RTP/AVP or RTP/SAVP media section.
+/// Returns nullopt and sets `*error` (one line) on input parse_sdp refuses, an `address` that is
+/// not an IPv4 or IPv6 literal, fewer `local` entries than m= lines, or an invalid
+/// state.session_id; the state is then unchanged. Never throws. Any thread may call it; the caller
+/// owns `state`.
+std::optional<std::string> rewrite_sdp(std::string_view sdp, const std::string& address,
+                                       const std::vector<LocalStream>& local, SdpOriginState& state,
+                                       std::string* error) noexcept;
+
+}  // namespace b2bua::rtp
