@@ -174,24 +174,12 @@ RoutePolicy make_table_policy(std::vector<RouteRule> rules) {
 }
 
 std::string apply_target(std::string_view target, std::string_view ruri_user) {
-  std::size_t scheme_len = 0;
-  if (starts_with_nocase(target, "sip:")) {
-    scheme_len = 4;
-  } else if (starts_with_nocase(target, "sips:")) {
-    scheme_len = 5;
-  }
-  auto rest = target.substr(scheme_len);
-  // Not a SIP URI, no host, already a user (a literal '@' only ever ends the user part), or no
-  // user to keep: the target is used as given.
-  if (scheme_len == 0 || rest.empty() || rest.find('@') != std::string_view::npos ||
-      ruri_user.empty()) {
+  const bool sip = starts_with_nocase(target, "sip:") || starts_with_nocase(target, "sips:");
+  // Not a SIP URI, or already a user (a literal '@' only ever ends the user part): as given.
+  if (!sip || target.find('@') != std::string_view::npos) {
     return std::string{target};
   }
-  std::string out{target.substr(0, scheme_len)};
-  out += escape_user(ruri_user);
-  out += '@';
-  out += rest;
-  return out;
+  return with_user(target, ruri_user);
 }
 
 std::string with_user(std::string_view uri, std::string_view user) {
@@ -201,10 +189,10 @@ std::string with_user(std::string_view uri, std::string_view user) {
   } else if (starts_with_nocase(uri, "sips:")) {
     scheme_len = 5;
   }
-  if (scheme_len == 0 || user.empty()) {
+  std::string_view rest = uri.substr(scheme_len);
+  if (scheme_len == 0 || user.empty() || rest.empty()) {
     return std::string{uri};
   }
-  std::string_view rest = uri.substr(scheme_len);
   if (auto at = rest.find('@'); at != std::string_view::npos) {
     rest = rest.substr(at + 1);
   }

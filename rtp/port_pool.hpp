@@ -24,7 +24,7 @@ struct PortPair {
 };
 
 class PortPool {
-public:
+ public:
   /// The pool covers the even ports p with first <= p and p + 1 <= last. `bind_ip` is a numeric
   /// IPv4 or IPv6 address ("0.0.0.0", "127.0.0.1", "::"); when it does not parse, `valid()` is
   /// false and `acquire` always fails.
@@ -55,7 +55,7 @@ public:
   /// AF_INET or AF_INET6 (0 when the bind IP did not parse).
   int family() const { return family_; }
 
-private:
+ private:
   bool bind_pair(std::uint16_t port, PortPair& out) const;
 
   std::string ip_;

@@ -5,7 +5,8 @@
 // Spawn: relay_actor(engine, relay id, watcher, config). It monitors the watcher (the bridge).
 // In (request -> reply):
 //   (allocate_atom, uint32_t stream_count) -> RelayPorts | error(RelayErrc): pool_exhausted (503),
-//     duplicate_relay when already allocated, bad_stream, stopped. Nothing stays allocated on error.
+//     duplicate_relay when already allocated, bad_stream, stopped. Nothing stays allocated on
+//     error.
 //   (set_peer_atom, PeerUpdate) -> void | error(RelayErrc): unknown_relay before allocate,
 //     bad_stream, bad_address. Send it for each side as its SDP arrives (and on re-offers).
 //   (stats_atom) -> RelayStats. Answered from the worker thread's snapshot, normally within
@@ -30,22 +31,22 @@
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/error.hpp>
-#include <caf/typed_response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "rtp/relay_control.hpp"
 #include "rtp/relay_types.hpp"
 
 namespace b2bua::rtp {
 
-using allocate_atom = caf::atom_constant<caf::atom("allocate")>;     // bridge -> relay
-using set_peer_atom = caf::atom_constant<caf::atom("set_peer")>;     // bridge -> relay
-using stats_atom = caf::atom_constant<caf::atom("stats")>;           // anyone -> relay
-using answered_atom = caf::atom_constant<caf::atom("answered")>;     // bridge -> relay
-using release_atom = caf::atom_constant<caf::atom("release")>;       // bridge -> relay
-using rtp_timeout_atom = caf::atom_constant<caf::atom("rtp_tmout")>; // relay -> watcher
-using rtp_tick_atom = caf::atom_constant<caf::atom("rtp_tick")>;     // relay -> itself
-using counters_atom = caf::atom_constant<caf::atom("counters")>;     // worker -> relay
+using allocate_atom = caf::atom_constant<caf::atom("allocate")>;      // bridge -> relay
+using set_peer_atom = caf::atom_constant<caf::atom("set_peer")>;      // bridge -> relay
+using stats_atom = caf::atom_constant<caf::atom("stats")>;            // anyone -> relay
+using answered_atom = caf::atom_constant<caf::atom("answered")>;      // bridge -> relay
+using release_atom = caf::atom_constant<caf::atom("release")>;        // bridge -> relay
+using rtp_timeout_atom = caf::atom_constant<caf::atom("rtp_tmout")>;  // relay -> watcher
+using rtp_tick_atom = caf::atom_constant<caf::atom("rtp_tick")>;      // relay -> itself
+using counters_atom = caf::atom_constant<caf::atom("counters")>;      // worker -> relay
 
 /// The error category of RelayErrc values inside caf::error.
 constexpr caf::atom_value relay_error_category = caf::atom("rtp");
@@ -66,10 +67,11 @@ struct RelayState {
   bool allocated = false;
   bool answered = false;
   bool timed_out = false;
-  std::uint64_t last_packets = 0;                 ///< packets both ways at the last change
-  caf::actor_clock::time_point last_activity{};   ///< CAF clock: the answer or that change
+  std::uint64_t last_packets = 0;                ///< packets both ways at the last change
+  caf::actor_clock::time_point last_activity{};  ///< CAF clock: the answer or that change
   std::uint64_t next_token = 1;
-  std::map<std::uint64_t, caf::typed_response_promise<RelayStats>> pending;  ///< stats requests by token
+  std::map<std::uint64_t, caf::typed_response_promise<RelayStats>>
+      pending;  ///< stats requests by token
 
   RelayState() = default;
   RelayState(const RelayState&) = delete;

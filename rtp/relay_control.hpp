@@ -10,7 +10,7 @@
 namespace b2bua::rtp {
 
 class RelayControl {
-public:
+ public:
   /// Receives a counters snapshot. Called exactly once per request: on the relay's worker thread
   /// normally; on the calling thread when the relay is unknown or its worker is not running.
   /// Must not block (post the result where it is needed, e.g. with caf::anon_send).

@@ -9,13 +9,20 @@ namespace b2bua::rtp {
 
 const char* to_string(RelayErrc e) noexcept {
   switch (e) {
-    case RelayErrc::ok: return "ok";
-    case RelayErrc::pool_exhausted: return "b2bua.media.ports_exhausted";
-    case RelayErrc::unknown_relay: return "b2bua.media.unknown_relay";
-    case RelayErrc::duplicate_relay: return "b2bua.media.duplicate_relay";
-    case RelayErrc::bad_stream: return "b2bua.media.bad_stream";
-    case RelayErrc::bad_address: return "b2bua.media.bad_address";
-    case RelayErrc::stopped: return "b2bua.media.stopped";
+    case RelayErrc::ok:
+      return "ok";
+    case RelayErrc::pool_exhausted:
+      return "b2bua.media.ports_exhausted";
+    case RelayErrc::unknown_relay:
+      return "b2bua.media.unknown_relay";
+    case RelayErrc::duplicate_relay:
+      return "b2bua.media.duplicate_relay";
+    case RelayErrc::bad_stream:
+      return "b2bua.media.bad_stream";
+    case RelayErrc::bad_address:
+      return "b2bua.media.bad_address";
+    case RelayErrc::stopped:
+      return "b2bua.media.stopped";
   }
   return "b2bua.media.unknown_error";
 }
@@ -24,7 +31,9 @@ Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),
       pool_(std::make_shared<PortPool>(cfg_.listen_ip, cfg_.port_min, cfg_.port_max)) {}
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+}
 
 std::string Engine::validate(const EngineConfig& cfg) {
   int family = 0;
@@ -33,7 +42,8 @@ std::string Engine::validate(const EngineConfig& cfg) {
   }
   PortPool probe(cfg.listen_ip, cfg.port_min, cfg.port_max);
   if (cfg.port_min > cfg.port_max || probe.capacity() == 0) {
-    return "media.port_min/media.port_max: the range must hold an even port and the odd one after it";
+    return "media.port_min/media.port_max: the range must hold an even port and the odd one after "
+           "it";
   }
   if (cfg.workers < 1 || cfg.workers > 64) {
     return "media.workers: must be 1..64";
@@ -131,8 +141,8 @@ RelayErrc Engine::allocate(RelayId id, std::uint32_t stream_count, LatchMode mod
     }
     entry.pairs.push_back(*pair);
   }
-  entry.worker = static_cast<unsigned>(
-      std::min_element(load_.begin(), load_.end()) - load_.begin());
+  entry.worker =
+      static_cast<unsigned>(std::min_element(load_.begin(), load_.end()) - load_.begin());
   RelaySetup setup;
   setup.id = id;
   setup.mode = mode;

@@ -21,14 +21,14 @@ struct EngineConfig {
   std::uint16_t port_min = 16384;       ///< media.port_min: first port of the pool (inclusive)
   std::uint16_t port_max = 32767;       ///< media.port_max: last port of the pool (inclusive)
   unsigned workers = 1;                 ///< media.workers: relay threads, 1..64
-  std::vector<int> cpus;                ///< media.cpus: worker i is pinned to cpus[i % size]; empty = no pinning
-  LatchMode latch = LatchMode::latch;   ///< media.latch: "latch" or "sdp"
-  unsigned batch = 32;                  ///< datagrams per recvmmsg/sendmmsg, 1..1024
-  std::uint32_t max_streams = 8;        ///< media streams (m= lines) per relay
+  std::vector<int> cpus;  ///< media.cpus: worker i is pinned to cpus[i % size]; empty = no pinning
+  LatchMode latch = LatchMode::latch;  ///< media.latch: "latch" or "sdp"
+  unsigned batch = 32;                 ///< datagrams per recvmmsg/sendmmsg, 1..1024
+  std::uint32_t max_streams = 8;       ///< media streams (m= lines) per relay
 };
 
 class Engine final : public RelayControl {
-public:
+ public:
   explicit Engine(EngineConfig cfg);
   /// Stops the workers and closes every socket.
   ~Engine() override;
@@ -67,7 +67,7 @@ public:
   std::size_t ports_capacity() const { return pool_->capacity(); }
   const EngineConfig& config() const { return cfg_; }
 
-private:
+ private:
   struct Entry {
     unsigned worker = 0;
     std::vector<PortPair> pairs;  // [2 * stream + side]

@@ -17,7 +17,9 @@ using RelayId = std::uint64_t;
 /// A: the caller's side (ports offered to the caller). B: the callee's side.
 enum class Side : std::uint8_t { a = 0, b = 1 };
 
-constexpr Side other(Side s) noexcept { return s == Side::a ? Side::b : Side::a; }
+constexpr Side other(Side s) noexcept {
+  return s == Side::a ? Side::b : Side::a;
+}
 
 /// Where a side's packets are sent and which sources are accepted.
 enum class LatchMode : std::uint8_t {
@@ -33,12 +35,12 @@ enum class LatchMode : std::uint8_t {
 /// Errors of the relay control API, as values (the relay actor turns them into caf::error).
 enum class RelayErrc : std::uint8_t {
   ok = 0,
-  pool_exhausted = 1,  ///< no port pair could be bound: answer 503
-  unknown_relay = 2,   ///< no such relay (never allocated or already released)
-  duplicate_relay = 3, ///< allocate() for an id that is live
-  bad_stream = 4,      ///< stream index out of range, or a stream count of 0 or over the limit
-  bad_address = 5,     ///< the peer address does not parse or its family differs from ours
-  stopped = 6,         ///< the engine is not running
+  pool_exhausted = 1,   ///< no port pair could be bound: answer 503
+  unknown_relay = 2,    ///< no such relay (never allocated or already released)
+  duplicate_relay = 3,  ///< allocate() for an id that is live
+  bad_stream = 4,       ///< stream index out of range, or a stream count of 0 or over the limit
+  bad_address = 5,      ///< the peer address does not parse or its family differs from ours
+  stopped = 6,          ///< the engine is not running
 };
 
 const char* to_string(RelayErrc e) noexcept;
@@ -46,12 +48,12 @@ const char* to_string(RelayErrc e) noexcept;
 /// A new or changed remote address of one side of one media stream, from SDP.
 struct PeerUpdate {
   Side side = Side::a;
-  std::uint32_t stream = 0;       ///< index of the m= line among the relayed streams
-  std::string addr;               ///< numeric IP; empty = unknown yet
-  std::uint16_t port = 0;         ///< RTP port; 0 = unknown (or a disabled stream)
-  std::uint16_t rtcp_port = 0;    ///< 0 = port + 1 (RFC 3550), ignored with rtcp_mux
-  bool rtcp_mux = false;          ///< this side multiplexes RTCP on the RTP port (RFC 5761)
-  std::uint32_t clock_rate = 0;   ///< RTP clock of the codec for jitter; 0 = keep (default 8000)
+  std::uint32_t stream = 0;      ///< index of the m= line among the relayed streams
+  std::string addr;              ///< numeric IP; empty = unknown yet
+  std::uint16_t port = 0;        ///< RTP port; 0 = unknown (or a disabled stream)
+  std::uint16_t rtcp_port = 0;   ///< 0 = port + 1 (RFC 3550), ignored with rtcp_mux
+  bool rtcp_mux = false;         ///< this side multiplexes RTCP on the RTP port (RFC 5761)
+  std::uint32_t clock_rate = 0;  ///< RTP clock of the codec for jitter; 0 = keep (default 8000)
 };
 
 template <class Inspector>
@@ -62,9 +64,9 @@ typename Inspector::result_type inspect(Inspector& f, PeerUpdate& x) {
 
 /// The local ports of one media stream: what goes into the SDP sent to each side.
 struct StreamPorts {
-  std::uint16_t a_rtp = 0;   ///< offered to the caller
+  std::uint16_t a_rtp = 0;  ///< offered to the caller
   std::uint16_t a_rtcp = 0;
-  std::uint16_t b_rtp = 0;   ///< offered to the callee
+  std::uint16_t b_rtp = 0;  ///< offered to the callee
   std::uint16_t b_rtcp = 0;
 };
 
@@ -76,7 +78,8 @@ typename Inspector::result_type inspect(Inspector& f, StreamPorts& x) {
 /// Reply to an allocation.
 struct RelayPorts {
   RelayId relay = 0;
-  std::string ip;  ///< the IP the sockets are bound to (`media.listen_ip`; SDP may advertise another)
+  std::string
+      ip;  ///< the IP the sockets are bound to (`media.listen_ip`; SDP may advertise another)
   std::vector<StreamPorts> streams;
 };
 
@@ -91,10 +94,10 @@ struct SideStats {
   std::uint64_t bytes = 0;         ///< UDP payload bytes of those
   std::uint64_t rtcp_packets = 0;  ///< of which RTCP
   std::uint64_t forwarded = 0;     ///< handed to the kernel towards the other side
-  std::uint64_t dropped = 0;       ///< not forwarded: strangers, truncated, no peer yet, send errors
-  std::uint64_t lost = 0;          ///< RTP packets lost (RFC 3550 A.1), summed over streams
-  std::uint32_t jitter_us = 0;     ///< RFC 3550 A.8 jitter, the largest of the streams
-  std::int64_t last_packet_ns = 0; ///< steady-clock time of the last accepted packet, 0 = none
+  std::uint64_t dropped = 0;    ///< not forwarded: strangers, truncated, no peer yet, send errors
+  std::uint64_t lost = 0;       ///< RTP packets lost (RFC 3550 A.1), summed over streams
+  std::uint32_t jitter_us = 0;  ///< RFC 3550 A.8 jitter, the largest of the streams
+  std::int64_t last_packet_ns = 0;  ///< steady-clock time of the last accepted packet, 0 = none
 };
 
 template <class Inspector>
@@ -121,13 +124,13 @@ typename Inspector::result_type inspect(Inspector& f, RelayStats& x) {
 
 /// Counters of all relays of an engine since it started (a metrics scrape sums the workers).
 struct RelayTotals {
-  std::uint64_t packets = 0;    ///< received and accepted
+  std::uint64_t packets = 0;  ///< received and accepted
   std::uint64_t bytes = 0;
   std::uint64_t forwarded = 0;
   std::uint64_t dropped = 0;
-  std::uint64_t rx_batches = 0; ///< recvmmsg calls that returned packets
-  std::uint64_t tx_batches = 0; ///< sendmmsg calls
-  std::uint64_t relays = 0;     ///< relays live now
+  std::uint64_t rx_batches = 0;  ///< recvmmsg calls that returned packets
+  std::uint64_t tx_batches = 0;  ///< sendmmsg calls
+  std::uint64_t relays = 0;      ///< relays live now
 };
 
 }  // namespace b2bua::rtp

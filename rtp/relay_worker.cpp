@@ -41,8 +41,8 @@ struct Sock {
   Stream* stream = nullptr;
   Side side = Side::a;
   bool rtcp = false;
-  Endpoint latched;        // LatchMode::latch: where this side's packets go, once learnt
-  Endpoint candidate;      // a new source that may take over
+  Endpoint latched;    // LatchMode::latch: where this side's packets go, once learnt
+  Endpoint candidate;  // a new source that may take over
   unsigned candidate_hits = 0;
 };
 
@@ -155,7 +155,7 @@ struct Worker::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
 
-  std::mutex mu;          // guards `queue` and `accepting`
+  std::mutex mu;  // guards `queue` and `accepting`
   std::deque<Command> queue;
   bool accepting = false;
 
@@ -406,7 +406,8 @@ void Worker::Impl::on_readable(Sock& s) {
     const int q = (rtcp && !out.peer.rtcp_mux) ? 1 : 0;
     Sock& via = q == 1 ? out.rtcp : out.rtp;
     const Endpoint& sdp = q == 1 ? out.peer.rtcp : out.peer.rtp;
-    const Endpoint& dst = (relay.mode == LatchMode::latch && via.latched.known()) ? via.latched : sdp;
+    const Endpoint& dst =
+        (relay.mode == LatchMode::latch && via.latched.known()) ? via.latched : sdp;
     if (!dst.known()) {
       ++dropped;
       continue;
@@ -459,9 +460,13 @@ void Worker::Impl::flush(int fd, int q, unsigned count, SideCounters& in) {
 Worker::Worker(unsigned index, unsigned batch)
     : impl_(std::make_unique<Impl>(index, batch == 0 ? 1 : (batch > 1024 ? 1024 : batch))) {}
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
-unsigned Worker::index() const { return impl_->index; }
+unsigned Worker::index() const {
+  return impl_->index;
+}
 
 std::string Worker::start(int cpu) {
   auto& m = *impl_;

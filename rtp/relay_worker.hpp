@@ -13,7 +13,8 @@
 
 namespace b2bua::rtp {
 
-/// Consecutive packets from one new source that move a latched socket over to it (LatchMode::latch).
+/// Consecutive packets from one new source that move a latched socket over to it
+/// (LatchMode::latch).
 constexpr unsigned relatch_after = 3;
 
 /// Largest datagram relayed; longer ones are dropped and counted.
@@ -52,7 +53,7 @@ struct RelaySetup {
 /// destination yet: dropped and counted. Sends never block: what the kernel refuses is dropped and
 /// counted. The worker never closes the sockets it is given: `remove` hands them back.
 class Worker {
-public:
+ public:
   using StatsCallback = std::function<void(const RelayStats&)>;
   using Done = std::function<void()>;
 
@@ -93,7 +94,7 @@ public:
 
   unsigned index() const;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -21,12 +21,18 @@ constexpr std::int64_t seq_mod = 1 << 16;
 
 const char* to_string(RtpParse r) noexcept {
   switch (r) {
-    case RtpParse::ok: return "ok";
-    case RtpParse::too_short: return "too_short";
-    case RtpParse::bad_version: return "bad_version";
-    case RtpParse::csrc_past_end: return "csrc_past_end";
-    case RtpParse::extension_past_end: return "extension_past_end";
-    case RtpParse::bad_padding: return "bad_padding";
+    case RtpParse::ok:
+      return "ok";
+    case RtpParse::too_short:
+      return "too_short";
+    case RtpParse::bad_version:
+      return "bad_version";
+    case RtpParse::csrc_past_end:
+      return "csrc_past_end";
+    case RtpParse::extension_past_end:
+      return "extension_past_end";
+    case RtpParse::bad_padding:
+      return "bad_padding";
   }
   return "?";
 }
@@ -158,7 +164,8 @@ bool StreamStats::test_and_set_seen(std::uint32_t k) noexcept {
   return was;
 }
 
-void StreamStats::on_packet(const RtpHeader& h, std::size_t bytes, std::int64_t arrival_ns) noexcept {
+void StreamStats::on_packet(const RtpHeader& h, std::size_t bytes,
+                            std::int64_t arrival_ns) noexcept {
   ++packets_;
   bytes_ += bytes;
   if (!started_) {
@@ -214,7 +221,8 @@ void StreamStats::update_jitter(std::uint32_t rtp_ts, std::int64_t arrival_ns) n
   const std::int64_t since = arrival_ns - first_arrival_ns_;
   const std::int64_t secs = since / 1'000'000'000;
   const std::int64_t rem = since % 1'000'000'000;
-  const auto arrival = static_cast<std::uint32_t>(secs * clock_rate_ + rem * clock_rate_ / 1'000'000'000);
+  const auto arrival =
+      static_cast<std::uint32_t>(secs * clock_rate_ + rem * clock_rate_ / 1'000'000'000);
   const std::uint32_t transit = arrival - rtp_ts;
   if (have_transit_) {
     auto d = static_cast<std::int32_t>(transit - last_transit_);

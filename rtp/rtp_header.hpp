@@ -31,10 +31,11 @@ struct RtpHeader {
   std::uint32_t timestamp = 0;
   std::uint32_t ssrc = 0;
   std::uint16_t extension_profile = 0;  ///< with `extension`: the 16-bit profile field
-  std::size_t extension_size = 0;       ///< with `extension`: bytes of extension data (after its 4-byte header)
-  std::size_t header_size = 0;          ///< fixed header + CSRCs + extension: where the payload starts
-  std::size_t payload_size = 0;         ///< bytes between the header and the padding
-  std::size_t padding_size = 0;         ///< with `padding`: the count in the last byte
+  std::size_t extension_size =
+      0;  ///< with `extension`: bytes of extension data (after its 4-byte header)
+  std::size_t header_size = 0;   ///< fixed header + CSRCs + extension: where the payload starts
+  std::size_t payload_size = 0;  ///< bytes between the header and the padding
+  std::size_t padding_size = 0;  ///< with `padding`: the count in the last byte
 };
 
 /// Parses the header of `packet`; `out` is complete only when `ok` is returned. Never reads outside
@@ -67,7 +68,7 @@ RtcpParse parse_rtcp(std::span<const std::uint8_t> packet, RtcpHeader& out) noex
 /// a loss), and an SSRC change is a restart. Loss of earlier runs is carried across restarts.
 /// Single-threaded (owned by one worker); no allocation.
 class StreamStats {
-public:
+ public:
   static constexpr std::uint16_t max_dropout = 3000;
   static constexpr std::uint16_t max_misorder = 100;
 
@@ -91,7 +92,7 @@ public:
   std::uint32_t jitter() const noexcept { return static_cast<std::uint32_t>(jitter_q4_ >> 4); }
   std::uint32_t jitter_us() const noexcept;
 
-private:
+ private:
   void start(std::uint16_t seq, std::uint32_t ssrc) noexcept;
   void restart(std::uint16_t seq, std::uint32_t ssrc) noexcept;
   void shift_seen(std::uint32_t k) noexcept;
@@ -103,12 +104,12 @@ private:
   bool started_ = false;
   std::uint32_t ssrc_ = 0;
   std::uint16_t max_seq_ = 0;
-  std::int64_t cycles_ = 0;        // count of wraparounds * 65536
-  std::int64_t base_ = 0;          // extended sequence number of the first packet
-  std::uint32_t bad_seq_ = 0;      // the sequence number that would confirm a restart
-  std::uint64_t received_ = 0;     // distinct packets of this run
+  std::int64_t cycles_ = 0;     // count of wraparounds * 65536
+  std::int64_t base_ = 0;       // extended sequence number of the first packet
+  std::uint32_t bad_seq_ = 0;   // the sequence number that would confirm a restart
+  std::uint64_t received_ = 0;  // distinct packets of this run
   std::uint64_t received_before_ = 0;
-  std::uint64_t lost_before_ = 0;  // loss of earlier runs
+  std::uint64_t lost_before_ = 0;   // loss of earlier runs
   std::uint64_t seen_[2] = {0, 0};  // bit k (k < 128): highest - k arrived
   std::uint64_t packets_ = 0;
   std::uint64_t bytes_ = 0;

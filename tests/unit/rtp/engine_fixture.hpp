@@ -51,10 +51,12 @@ struct EngineFixture {
     REQUIRE(engine->allocate(id, 1, mode, ports) == RelayErrc::ok);
     REQUIRE(ports.streams.size() == 1);
     if (a_port != 0) {
-      REQUIRE(engine->set_peer(id, Side::a, 0, "127.0.0.1", a_port, a_rtcp, false) == RelayErrc::ok);
+      REQUIRE(engine->set_peer(id, Side::a, 0, "127.0.0.1", a_port, a_rtcp, false) ==
+              RelayErrc::ok);
     }
     if (b_port != 0) {
-      REQUIRE(engine->set_peer(id, Side::b, 0, "127.0.0.1", b_port, b_rtcp, false) == RelayErrc::ok);
+      REQUIRE(engine->set_peer(id, Side::b, 0, "127.0.0.1", b_port, b_rtcp, false) ==
+              RelayErrc::ok);
     }
     sync(id);
     return ports.streams[0];

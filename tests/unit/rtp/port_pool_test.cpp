@@ -1,4 +1,5 @@
-// PortPool: even RTP ports with RTCP on the next port, exhaustion, release and ports held by others.
+// PortPool: even RTP ports with RTCP on the next port, exhaustion, release and ports held by
+// others.
 #include "rtp/port_pool.hpp"
 
 #include <doctest/doctest.h>
@@ -79,7 +80,8 @@ TEST_CASE("an exhausted pool returns nothing until a pair is released") {
   CHECK(pool.available() == 2);
 }
 
-TEST_CASE("release closes the sockets so the ports can be bound again, and a double release is ignored") {
+TEST_CASE(
+    "release closes the sockets so the ports can be bound again, and a double release is ignored") {
   auto base = free_port_range(2);
   REQUIRE(base);
   PortPool pool("127.0.0.1", *base, static_cast<std::uint16_t>(*base + 1));

@@ -153,7 +153,8 @@ struct RelayActorFixture {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(RelayActorFixture, "allocate replies with the ports and set_peer reaches the engine") {
+TEST_CASE_FIXTURE(RelayActorFixture,
+                  "allocate replies with the ports and set_peer reaches the engine") {
   allocate(2);
   REQUIRE(seen->ports);
   CHECK(seen->ports->relay == 77);
@@ -171,7 +172,8 @@ TEST_CASE_FIXTURE(RelayActorFixture, "allocate replies with the ports and set_pe
   CHECK_FALSE(seen->error);
 }
 
-TEST_CASE_FIXTURE(RelayActorFixture, "an exhausted pool is an error reply and nothing is released later") {
+TEST_CASE_FIXTURE(RelayActorFixture,
+                  "an exhausted pool is an error reply and nothing is released later") {
   engine->free_pairs = 1;
   allocate(1);
   CHECK_FALSE(seen->ports);
@@ -202,7 +204,8 @@ TEST_CASE_FIXTURE(RelayActorFixture, "stats are answered with the engine's snaps
   CHECK(seen->stats->a.packets == 12);
 }
 
-TEST_CASE_FIXTURE(RelayActorFixture, "the relay is released when the actor is told to, killed, or its watcher dies") {
+TEST_CASE_FIXTURE(RelayActorFixture,
+                  "the relay is released when the actor is told to, killed, or its watcher dies") {
   allocate();
   SUBCASE("release message") {
     caf::anon_send(relay, release_atom::value);
@@ -218,7 +221,8 @@ TEST_CASE_FIXTURE(RelayActorFixture, "the relay is released when the actor is to
   CHECK(engine->live.empty());
 }
 
-TEST_CASE_FIXTURE(RelayActorFixture, "no packets for timeout_s after the answer reports an RTP timeout once") {
+TEST_CASE_FIXTURE(RelayActorFixture,
+                  "no packets for timeout_s after the answer reports an RTP timeout once") {
   allocate();
   for (int i = 0; i < 10; ++i) {
     tick();  // not answered yet: no checks at all
@@ -290,7 +294,6 @@ TEST_CASE("the relay actor drives the real engine from a threaded actor system")
   CHECK(stats->a.packets == 1);
   CHECK(stats->a.forwarded == 1);
   caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
-  CHECK(b2bua::rtp::test::wait_until([&] {
-    return f.engine->relay_count() == 0 && f.engine->ports_available() == start;
-  }));
+  CHECK(b2bua::rtp::test::wait_until(
+      [&] { return f.engine->relay_count() == 0 && f.engine->ports_available() == start; }));
 }

@@ -16,7 +16,8 @@
 using namespace b2bua::rtp;
 using namespace b2bua::rtp::test;
 
-TEST_CASE_FIXTURE(EngineFixture, "RTP is relayed both ways, from the other side's port, and counted") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "RTP is relayed both ways, from the other side's port, and counted") {
   UdpPeer caller, callee;
   auto ports = relay(1, caller.port(), callee.port());
   for (std::uint16_t i = 0; i < 5; ++i) {
@@ -94,8 +95,8 @@ TEST_CASE_FIXTURE(EngineFixture, "with rtcp-mux RTCP travels on the RTP sockets,
   }
   SUBCASE("only the caller multiplexes") {
     REQUIRE(engine->set_peer(7, Side::a, 0, "127.0.0.1", caller.port(), 0, true) == RelayErrc::ok);
-    REQUIRE(engine->set_peer(7, Side::b, 0, "127.0.0.1", callee.port(), callee_rtcp.port(), false) ==
-            RelayErrc::ok);
+    REQUIRE(engine->set_peer(7, Side::b, 0, "127.0.0.1", callee.port(), callee_rtcp.port(),
+                             false) == RelayErrc::ok);
     sync(7);
     REQUIRE(caller.send_to(ports.a_rtp, rtcp_rr(0xa)));
     auto d = callee_rtcp.recv();
@@ -118,7 +119,8 @@ TEST_CASE_FIXTURE(EngineFixture, "with rtcp-mux RTCP travels on the RTP sockets,
   CHECK(s.a.lost == 0);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "the first source latches; a new one takes over after three packets in a row") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "the first source latches; a new one takes over after three packets in a row") {
   UdpPeer caller, moved, stranger, callee;
   auto ports = relay(1, 0, callee.port());  // the caller's SDP address is not known
   REQUIRE(caller.send_to(ports.a_rtp, rtp_packet(1, 0, 0xa)));
@@ -158,7 +160,8 @@ TEST_CASE_FIXTURE(EngineFixture, "the first source latches; a new one takes over
   CHECK(s.a.packets == 4);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "in sdp mode packets from other addresses are dropped and counted") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "in sdp mode packets from other addresses are dropped and counted") {
   UdpPeer caller, callee, stranger;
   auto ports = relay(1, caller.port(), callee.port(), 0, 0, LatchMode::sdp);
   for (int i = 0; i < 4; ++i) {
@@ -167,7 +170,8 @@ TEST_CASE_FIXTURE(EngineFixture, "in sdp mode packets from other addresses are d
   REQUIRE(caller.send_to(ports.a_rtp, rtp_packet(1, 0, 0xa)));
   auto d = callee.recv();
   REQUIRE(d);
-  CHECK(seq_of(d->bytes) == 1);  // the same socket queue: the stranger's came first and went nowhere
+  CHECK(seq_of(d->bytes) ==
+        1);  // the same socket queue: the stranger's came first and went nowhere
   REQUIRE(stranger.send_to(ports.b_rtp, rtp_packet(901, 0, 0xee)));
   REQUIRE(callee.send_to(ports.b_rtp, rtp_packet(2, 0, 0xb)));
   auto back = caller.recv();
@@ -181,7 +185,8 @@ TEST_CASE_FIXTURE(EngineFixture, "in sdp mode packets from other addresses are d
   CHECK(s.b.packets == 1);
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "nothing is sent before the other side's address is known; a re-offer moves it") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "nothing is sent before the other side's address is known; a re-offer moves it") {
   UdpPeer caller, callee, callee2;
   auto ports = relay(1, caller.port(), 0);
   REQUIRE(caller.send_to(ports.a_rtp, rtp_packet(1, 0, 0xa)));
@@ -237,10 +242,12 @@ TEST_CASE_FIXTURE(EngineFixture, "a burst of 1000 packets arrives complete and i
   auto t = engine->totals();
   CHECK(t.rx_batches >= 1);
   CHECK(t.rx_batches <= 1000);
-  MESSAGE("1000 packets in " << t.rx_batches << " receive batches, " << t.tx_batches << " send batches");
+  MESSAGE("1000 packets in " << t.rx_batches << " receive batches, " << t.tx_batches
+                             << " send batches");
 }
 
-TEST_CASE_FIXTURE(EngineFixture, "release returns every port to the pool and the ports can be bound again") {
+TEST_CASE_FIXTURE(EngineFixture,
+                  "release returns every port to the pool and the ports can be bound again") {
   const auto start = engine->ports_available();
   RelayPorts ports;
   REQUIRE(engine->allocate(9, 2, ports) == RelayErrc::ok);
@@ -355,8 +362,14 @@ TEST_CASE("a bad media configuration is refused with the key it concerns") {
     return Engine::validate(c);
   };
   CHECK(with([](EngineConfig& c) { c.listen_ip = "localhost"; }).find("media.listen_ip") == 0);
-  CHECK(with([](EngineConfig& c) { c.port_min = 3001; c.port_max = 3001; }).find("media.port_min") == 0);
-  CHECK(with([](EngineConfig& c) { c.port_min = 4000; c.port_max = 3000; }).find("media.port_min") == 0);
+  CHECK(with([](EngineConfig& c) {
+          c.port_min = 3001;
+          c.port_max = 3001;
+        }).find("media.port_min") == 0);
+  CHECK(with([](EngineConfig& c) {
+          c.port_min = 4000;
+          c.port_max = 3000;
+        }).find("media.port_min") == 0);
   CHECK(with([](EngineConfig& c) { c.workers = 0; }).find("media.workers") == 0);
   CHECK(with([](EngineConfig& c) { c.cpus = {-1}; }).find("media.cpus") == 0);
 }

@@ -82,6 +82,8 @@ TEST_CASE_FIXTURE(WorkerFixture, "packets waiting on a socket are read and sent 
     ++got;
   }
   CHECK(got == n);
+  // Totals are bumped after each batch is sent: a command round trip waits for that.
+  CHECK(worker_stats(w, 1).a.forwarded == n);
   auto t = w.totals();
   CHECK(t.forwarded == n);
   CHECK(t.packets == n);
@@ -89,11 +91,13 @@ TEST_CASE_FIXTURE(WorkerFixture, "packets waiting on a socket are read and sent 
   // flight when the relay was added, but one call per packet would fail this.
   CHECK(t.rx_batches <= 10);
   CHECK(t.tx_batches <= 10);
-  MESSAGE(n << " packets in " << t.rx_batches << " receive and " << t.tx_batches << " send batches");
+  MESSAGE(n << " packets in " << t.rx_batches << " receive and " << t.tx_batches
+            << " send batches");
   CHECK(t.relays == 1);
 }
 
-TEST_CASE_FIXTURE(WorkerFixture, "remove hands the sockets back on the worker thread and stops reading them") {
+TEST_CASE_FIXTURE(WorkerFixture,
+                  "remove hands the sockets back on the worker thread and stops reading them") {
   Worker w(3);
   REQUIRE(w.start().empty());
   REQUIRE(w.add(setup(1)));
@@ -118,7 +122,9 @@ TEST_CASE_FIXTURE(WorkerFixture, "remove hands the sockets back on the worker th
   CHECK(callee.idle());
 }
 
-TEST_CASE_FIXTURE(WorkerFixture, "oversized datagrams are dropped; non-RTP ones are relayed without touching the statistics") {
+TEST_CASE_FIXTURE(
+    WorkerFixture,
+    "oversized datagrams are dropped; non-RTP ones are relayed without touching the statistics") {
   Worker w(0);
   REQUIRE(w.start().empty());
   REQUIRE(w.add(setup(1)));

@@ -14,7 +14,8 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// 12-byte fixed header: V=2, PT 0, seq 0x1234, ts 0x01020304, ssrc 0xdeadbeef; `b0` overrides byte 0.
+// 12-byte fixed header: V=2, PT 0, seq 0x1234, ts 0x01020304, ssrc 0xdeadbeef; `b0` overrides byte
+// 0.
 Bytes header(std::uint8_t b0 = 0x80, std::uint8_t b1 = 0x00) {
   return {b0, b1, 0x12, 0x34, 0x01, 0x02, 0x03, 0x04, 0xde, 0xad, 0xbe, 0xef};
 }
@@ -57,9 +58,10 @@ TEST_CASE("RTP header parsing accepts valid packets and rejects each kind of mal
       {"version 0 (STUN-like)", cat(header(0x00), payload), RtpParse::bad_version, 0, 0},
       {"two CSRCs present", cat(cat(header(0x82), Bytes(8, 1)), payload), RtpParse::ok, 20, 20},
       {"CSRC count 15, one present", cat(header(0x8f), Bytes(4, 1)), RtpParse::csrc_past_end, 0, 0},
-      {"extension with 1 word", cat(cat(header(0x90), {0xbe, 0xde, 0x00, 0x01, 1, 2, 3, 4}), payload),
-       RtpParse::ok, 20, 20},
-      {"extension header cut short", cat(header(0x90), {0xbe, 0xde}), RtpParse::extension_past_end, 0, 0},
+      {"extension with 1 word",
+       cat(cat(header(0x90), {0xbe, 0xde, 0x00, 0x01, 1, 2, 3, 4}), payload), RtpParse::ok, 20, 20},
+      {"extension header cut short", cat(header(0x90), {0xbe, 0xde}), RtpParse::extension_past_end,
+       0, 0},
       {"extension length past the end", cat(header(0x90), {0xbe, 0xde, 0x00, 0x10, 1, 2, 3, 4}),
        RtpParse::extension_past_end, 0, 0},
       {"extension length 0xffff", cat(header(0x90), {0xbe, 0xde, 0xff, 0xff}),
@@ -119,13 +121,13 @@ TEST_CASE("RTCP is told apart from RTP by the second byte (RFC 5761)") {
     CHECK(h.size == 8);
     CHECK(h.ssrc == 0x01020304u);
   }
-  CHECK(is_rtcp(Bytes{0x80, 205, 0, 0}));                // transport feedback
-  CHECK_FALSE(is_rtcp(header(0x80, 0)));                 // PCMU
-  CHECK_FALSE(is_rtcp(header(0x80, 96)));                // dynamic
-  CHECK_FALSE(is_rtcp(header(0x80, 0x80 | 0)));          // PCMU with marker: 128
-  CHECK_FALSE(is_rtcp(header(0x80, 0x80 | 111)));        // 239
-  CHECK_FALSE(is_rtcp(Bytes{0x40, 200, 0, 0}));          // version 1
-  CHECK_FALSE(is_rtcp(Bytes{0x80, 200}));                // too short
+  CHECK(is_rtcp(Bytes{0x80, 205, 0, 0}));          // transport feedback
+  CHECK_FALSE(is_rtcp(header(0x80, 0)));           // PCMU
+  CHECK_FALSE(is_rtcp(header(0x80, 96)));          // dynamic
+  CHECK_FALSE(is_rtcp(header(0x80, 0x80 | 0)));    // PCMU with marker: 128
+  CHECK_FALSE(is_rtcp(header(0x80, 0x80 | 111)));  // 239
+  CHECK_FALSE(is_rtcp(Bytes{0x40, 200, 0, 0}));    // version 1
+  CHECK_FALSE(is_rtcp(Bytes{0x80, 200}));          // too short
   RtcpHeader h;
   CHECK(parse_rtcp(Bytes{0x80, 200, 0x00, 0x06, 0, 0, 0, 0}, h) == RtcpParse::length_past_end);
   CHECK(parse_rtcp(Bytes{0x80, 96, 0x00, 0x00}, h) == RtcpParse::not_rtcp);

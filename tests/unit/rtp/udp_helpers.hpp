@@ -62,7 +62,7 @@ struct Datagram {
 
 /// A test peer on 127.0.0.1 with an OS-chosen port.
 class UdpPeer {
-public:
+ public:
   UdpPeer() {
     fd_ = bind_loopback(0);
     sockaddr_in a{};
@@ -112,7 +112,7 @@ public:
     return ::poll(&p, 1, 0) == 0;
   }
 
-private:
+ private:
   int fd_ = -1;
   std::uint16_t port_ = 0;
 };
