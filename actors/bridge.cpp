@@ -10,6 +10,7 @@
 #include "actors/call_leg.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/route_table.hpp"
+#include "rtp/relay_actor.hpp"
 
 namespace b2bua {
 
@@ -35,11 +36,15 @@ void to_leg(Self* self, bool a_side, LegEventKind kind, const LegEvent* from = n
   cmd.kind = kind;
   auto& st = self->state;
   cmd.leg = a_side ? st.a_id : st.b_id;
-  self->send(a_side ? st.a : st.b, leg_atom::value, std::move(cmd));
+  const caf::actor& leg = a_side ? st.a : st.b;
+  if (leg) {  // no B leg yet while the relay allocates its ports
+    self->send(leg, leg_atom::value, std::move(cmd));
+  }
 }
 
 // Fails the caller (before the answer) with a status b2buad decided on.
-void fail_caller(Self* self, int status, std::string reason, std::string warning) {
+void fail_caller(Self* self, int status, std::string reason, std::string warning,
+                 std::uint32_t retry_after = 0) {
   auto& st = self->state;
   if (st.a_final || st.a_done) {
     return;
@@ -48,6 +53,7 @@ void fail_caller(Self* self, int status, std::string reason, std::string warning
   ev.status = status;
   ev.reason = std::move(reason);
   ev.warning = std::move(warning);
+  ev.retry_after = retry_after;
   st.a_final = true;
   st.info.final_status = status;
   leg_info(st, true).last_status = status;
@@ -77,6 +83,9 @@ void maybe_finish(Self* self) {
   if (st.registry) {
     self->send(st.registry, ended_atom::value, st.info.id);
   }
+  if (st.relay) {
+    self->send(st.relay, rtp::release_atom::value);
+  }
   self->quit();
 }
 
@@ -103,6 +112,9 @@ void on_a_event(Self* self, const LegEvent& ev) {
       st.a_done = true;
       leg_info(st, true).state = "ended";
       leg_info(st, true).ended_ms = now_ms();
+      if (!st.b) {
+        st.b_done = true;  // the caller left while the relay was allocating: no B leg at all
+      }
       if (!st.b_done) {
         end_call(self, "caller_gone");
         to_leg(self, false, LegEventKind::bye);
@@ -114,7 +126,28 @@ void on_a_event(Self* self, const LegEvent& ev) {
   }
 }
 
-void on_b_answered(Self* self, const LegEvent& ev) {
+// Rewrites an SDP from the callee for the caller (relay mode). False when it cannot be relayed.
+bool media_for_caller(Self* self, LegEvent& ev) {
+  auto& st = self->state;
+  if (!st.media || ev.sdp.empty()) {
+    return true;
+  }
+  std::vector<rtp::PeerUpdate> peers;
+  std::string error;
+  auto sdp = st.media->answer_for_caller(ev.sdp, &peers, &error);
+  if (!sdp) {
+    spdlog::warn("call={} leg=b b2bua.sdp.unparseable: SDP not relayable: {}", st.info.id, error);
+    return false;
+  }
+  ev.sdp = std::move(*sdp);
+  for (auto& p : peers) {
+    self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
+  }
+  st.media->describe(leg_info(st, true), leg_info(st, false));
+  return true;
+}
+
+void on_b_answered(Self* self, LegEvent ev) {
   auto& st = self->state;
   auto& b = leg_info(st, false);
   b.state = "answered";
@@ -124,6 +157,15 @@ void on_b_answered(Self* self, const LegEvent& ev) {
     // The caller is gone (CANCEL crossed the 200, or the no-answer timer won): end B.
     to_leg(self, false, LegEventKind::bye);
     return;
+  }
+  if (!media_for_caller(self, ev)) {
+    end_call(self, "failed");
+    to_leg(self, false, LegEventKind::bye);
+    fail_caller(self, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+    return;
+  }
+  if (st.relay) {
+    self->send(st.relay, rtp::answered_atom::value);
   }
   st.a_final = true;
   st.answered = true;
@@ -156,7 +198,12 @@ void on_b_event(Self* self, const LegEvent& ev) {
           st.info.state = b.state;
           publish(self);
         }
-        to_leg(self, true, ev.kind, &ev);
+        LegEvent out = ev;
+        if (!media_for_caller(self, out)) {
+          out.kind = LegEventKind::ringing;  // early media b2buad cannot anchor: ringing only
+          out.sdp.clear();
+        }
+        to_leg(self, true, out.kind, &out);
       }
       break;
     case LegEventKind::answered:
@@ -219,6 +266,123 @@ void hang_up(Self* self, const std::string& why) {
   fail_caller(self, 503, "Service Unavailable", "b2bua.call.hangup");
 }
 
+void start_b_leg(Self* self) {
+  auto& st = self->state;
+  caf::actor me{self};
+  st.b = self->spawn(call_leg_actor, LegRole::b, st.b_id, me, st.transport, st.sip,
+                     std::move(st.pending));
+  self->monitor(st.b);
+}
+
+// Relay mode: read the offer, get ports from a relay actor, then start the B leg with the
+// rewritten offer. Any failure answers the caller and the call never reaches the callee.
+void start_with_relay(Self* self, const BridgeConfig& cfg) {
+  auto& st = self->state;
+  auto refuse = [self](int status, const char* reason, const char* warning, std::uint32_t ra) {
+    auto& st = self->state;
+    st.b_done = true;  // there will be no B leg
+    end_call(self, "failed");
+    fail_caller(self, status, reason, warning, ra);
+    maybe_finish(self);
+  };
+  st.media.emplace(cfg.media_address, std::to_string(now_ms()));
+  std::string error;
+  if (!st.media->read_offer(st.pending.sdp, &error)) {
+    spdlog::info("call={} leg=a b2bua.sdp.unparseable: offer not relayable: {}", st.info.id, error);
+    refuse(488, "Not Acceptable Here", "b2bua.sdp.unparseable", 0);
+    return;
+  }
+  rtp::RelayActorConfig rc;
+  rc.timeout_s = cfg.rtp_timeout_s;
+  caf::actor me{self};
+  st.relay = self->spawn(rtp::relay_actor, cfg.relay_engine, st.info.id, me, rc);
+  self->monitor(st.relay);
+  st.info.media_mode = "relay";
+  const std::uint32_t retry_after = cfg.retry_after_s;
+  self->request(st.relay, std::chrono::seconds(2), rtp::allocate_atom::value,
+                st.media->stream_count())
+      .then(
+          [self, refuse](const rtp::RelayPorts& ports) {
+            auto& st = self->state;
+            for (auto& p : st.media->set_ports(ports)) {
+              self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
+            }
+            if (st.a_final || st.a_done || st.ending) {
+              st.b_done = true;  // the caller gave up meanwhile
+              maybe_finish(self);
+              return;
+            }
+            std::string error;
+            auto offer = st.media->offer_for_callee(st.pending.sdp, &error);
+            if (!offer) {
+              spdlog::warn("call={} leg=a offer rewrite failed: {}", st.info.id, error);
+              refuse(488, "Not Acceptable Here", "b2bua.sdp.unparseable", 0);
+              return;
+            }
+            st.pending.sdp = std::move(*offer);
+            st.media->describe(leg_info(st, true), leg_info(st, false));
+            start_b_leg(self);
+            publish(self);
+          },
+          [self, refuse, retry_after](caf::error& err) {
+            auto& st = self->state;
+            spdlog::warn("call={} leg=a {}: media relay allocation failed",
+                         st.info.id,
+                         err.category() == rtp::relay_error_category
+                             ? rtp::to_string(static_cast<rtp::RelayErrc>(err.code()))
+                             : "b2bua.media.error");
+            if (st.a_final || st.a_done) {
+              st.b_done = true;
+              maybe_finish(self);
+              return;
+            }
+            const bool exhausted =
+                err.category() == rtp::relay_error_category &&
+                err.code() == static_cast<std::uint8_t>(rtp::RelayErrc::pool_exhausted);
+            if (exhausted) {
+              refuse(503, "Service Unavailable", "b2bua.media.ports_exhausted", retry_after);
+            } else {
+              refuse(500, "Server Internal Error", "b2bua.media.error", 0);
+            }
+          });
+}
+
+void on_counters(Self* self, const rtp::RelayStats& s) {
+  auto& st = self->state;
+  auto& a = leg_info(st, true);
+  auto& b = leg_info(st, false);
+  if (a.media_packets == s.a.packets && b.media_packets == s.b.packets) {
+    return;
+  }
+  a.media_packets = s.a.packets;
+  a.media_bytes = s.a.bytes;
+  a.media_lost = s.a.lost;
+  a.media_jitter_us = s.a.jitter_us;
+  b.media_packets = s.b.packets;
+  b.media_bytes = s.b.bytes;
+  b.media_lost = s.b.lost;
+  b.media_jitter_us = s.b.jitter_us;
+  publish(self);
+}
+
+void on_rtp_timeout(Self* self) {
+  auto& st = self->state;
+  if (!st.answered || st.ending) {
+    return;
+  }
+  spdlog::info("call={} leg=a,b b2bua.media.rtp_timeout: no RTP either way, ending the call",
+               st.info.id);
+  end_call(self, "rtp_timeout");
+  LegEvent ev;
+  ev.reason = "RTP timeout";
+  if (!st.a_done) {
+    to_leg(self, true, LegEventKind::bye, &ev);
+  }
+  if (!st.b_done) {
+    to_leg(self, false, LegEventKind::bye, &ev);
+  }
+}
+
 }  // namespace
 
 caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, std::string target,
@@ -249,23 +413,46 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
   info.state = "calling";
   info.start_ms = call.received_ms;
   info.legs.resize(2);
-  info.legs[0] = LegInfo{call.leg, "a", "incoming", call.call_id, call.source, 0, call.received_ms,
-                         0, 0};
-  info.legs[1] = LegInfo{st.b_id, "b", "calling", inv.call_id, target, 0, now_ms(), 0, 0};
+  auto& a = info.legs[0];
+  a.id = call.leg;
+  a.role = "a";
+  a.state = "incoming";
+  a.call_id = call.call_id;
+  a.remote = call.source;
+  a.created_ms = call.received_ms;
+  auto& b = info.legs[1];
+  b.id = st.b_id;
+  b.role = "b";
+  b.state = "calling";
+  b.call_id = inv.call_id;
+  b.remote = target;
+  b.created_ms = now_ms();
+
+  info.media_mode = "bypass";
+  st.transport = std::move(transport);
+  st.sip = std::move(sip);
+  st.pending = std::move(inv);
 
   caf::actor me{self};
-  st.a = self->spawn(call_leg_actor, LegRole::a, st.a_id, me, transport, sip, OutboundInvite{});
-  st.b = self->spawn(call_leg_actor, LegRole::b, st.b_id, me, transport, sip, std::move(inv));
+  st.a = self->spawn(call_leg_actor, LegRole::a, st.a_id, me, st.transport, st.sip,
+                     OutboundInvite{});
   self->monitor(st.a);
-  self->monitor(st.b);
+  const std::string& mode = route.media.empty() ? cfg.media_mode : route.media;
+  if (mode == "relay" && cfg.relay_engine && !st.pending.sdp.empty()) {
+    start_with_relay(self, cfg);
+  } else {
+    start_b_leg(self);  // bypass, or an INVITE without SDP: nothing to anchor
+  }
   publish(self);
 
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source == st.a.address() && !st.a_done) {
       on_a_event(self, make_event(st.a_id, LegEventKind::terminated));
-    } else if (dm.source == st.b.address() && !st.b_done) {
+    } else if (st.b && dm.source == st.b.address() && !st.b_done) {
       on_b_event(self, make_event(st.b_id, LegEventKind::terminated));
+    } else if (st.relay && dm.source == st.relay.address()) {
+      st.relay = nullptr;  // the media relay failed: the call goes on, unanchored counters stop
     }
   });
 
@@ -278,6 +465,8 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
         }
       },
       [self](hangup_atom, const std::string& why) { hang_up(self, why); },
+      [self](rtp::counters_atom, const rtp::RelayStats& s) { on_counters(self, s); },
+      [self](rtp::rtp_timeout_atom, rtp::RelayId) { on_rtp_timeout(self); },
       // The no-answer timer is a receive timeout: it restarts with every event, so it runs from the
       // last provisional response, and CAF cancels it when the bridge quits (a delayed_send would
       // keep the finished bridge alive until it fired).

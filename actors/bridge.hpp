@@ -10,6 +10,11 @@
 //   a leg terminated while the other is still up -> the other is ended too.
 // Timer: no event for `no_answer_ms` (a receive timeout, so counted from the last provisional
 //   response) before the answer -> CANCEL to B and 480 to A.
+// Media (relay mode): spawns a relay actor, requests its ports before the B leg starts (503
+//   `b2bua.media.ports_exhausted` when the pool is empty; 488 `b2bua.sdp.unparseable` for an
+//   offer it cannot read), rewrites every SDP that crosses, tells the relay each peer's address
+//   and the answer. (counters_atom, RelayStats) refreshes the call table; (rtp_timeout_atom, id)
+//   ends the call with BYE both ways, Reason "RTP timeout".
 // In: (hangup_atom, std::string why) from the registry (operator or shutdown): BYE both answered
 //   legs, or CANCEL B and 503 to A before the answer.
 // Out: (update_atom, CallInfo) and (ended_atom, CallId) to the registry.
@@ -24,14 +29,25 @@
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <optional>
+
+#include "actors/media_session.hpp"
 #include "actors/protocol/call_types.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "actors/protocol/sip_port.hpp"
+#include "rtp/relay_control.hpp"
 
 namespace b2bua {
 
 struct BridgeConfig {
   std::uint32_t no_answer_ms = 60000;
+  std::uint32_t retry_after_s = 5;
+  /// "relay" anchors the media through `relay_engine`; "bypass" passes SDP untouched. A route's
+  /// own media mode overrides it.
+  std::string media_mode = "bypass";
+  std::shared_ptr<rtp::RelayControl> relay_engine;
+  std::string media_address = "127.0.0.1";  ///< c= and o= address in the SDP b2buad sends
+  std::uint32_t rtp_timeout_s = 60;         ///< 0 = off
 };
 
 struct BridgeState {
@@ -45,7 +61,14 @@ struct BridgeState {
   bool answered = false;   ///< the callee answered and the caller got the 200
   bool ending = false;     ///< BYE/CANCEL is under way
   bool a_done = false;     ///< the A leg terminated
-  bool b_done = false;     ///< the B leg terminated
+  bool b_done = false;     ///< the B leg terminated (or was never started)
+  // Media relay (relay mode only)
+  std::optional<MediaSession> media;
+  caf::actor relay;
+  std::string route_media;     ///< the route's media mode ("" = config default)
+  OutboundInvite pending;      ///< the B leg's INVITE, kept while the relay allocates
+  caf::actor transport;
+  std::shared_ptr<SipPort> sip;
 
   static inline const char* name = "b2bua.bridge";
 };

@@ -158,7 +158,9 @@ RouteDecision decide(const std::vector<RouteRule>& rules, const IncomingCall& ca
     if (rule.action != "route" || rule.targets.empty()) {
       return RouteDecision::reject(500, "Server Internal Error", "b2bua.route.bad_rule");
     }
-    return RouteDecision::route_to(rule.targets.front(), rule.name);
+    auto d = RouteDecision::route_to(rule.targets.front(), rule.name);
+    d.media = rule.media;
+    return d;
   }
   return RouteDecision::reject(404, "Not Found", "b2bua.route.no_match");
 }

@@ -23,6 +23,7 @@ struct RouteRule {
   std::vector<std::string> targets;   ///< with "route": tried in order (failover comes later)
   int reject_status = 403;            ///< with "reject"
   std::string reject_reason = "Forbidden";
+  std::string media;                  ///< "relay", "bypass", or "" for media.mode
 };
 
 /// Replies to a routing question. Callable exactly once, from any thread.

@@ -2,6 +2,8 @@
 // Every error is one line naming the JSON path and the rule; nothing here throws to the caller.
 #include "api/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cctype>
@@ -384,6 +386,9 @@ Error read_status(const json& v, const std::string& path, int& out) {
   return err;
 }
 
+Error read_choice(const json& v, const std::string& path, std::initializer_list<const char*> allowed,
+                  std::string& out);
+
 // Which keys a route must or must not have depends on its action, so they are checked after all
 // keys have been read.
 Error check_route(const json& v, const std::string& path, RouteRule& r) {
@@ -429,6 +434,9 @@ Error read_route(const json& v, const std::string& path, std::size_t index, Rout
         }
         if (key == "reason") {
           return read_clean_string(x, p, false, r.reject_reason);
+        }
+        if (key == "media") {
+          return read_choice(x, p, {"relay", "bypass"}, r.media);
         }
         return fail(p, "unknown key");
       });
@@ -511,6 +519,92 @@ Error read_timers(const json& v, const std::string& path, Config& c) {
   });
 }
 
+Error read_choice(const json& v, const std::string& path, std::initializer_list<const char*> allowed,
+                  std::string& out) {
+  if (v.is_string()) {
+    for (const char* a : allowed) {
+      if (v.get_ref<const std::string&>() == a) {
+        out = a;
+        return {};
+      }
+    }
+  }
+  std::string rule = "must be one of";
+  for (const char* a : allowed) {
+    rule += std::string(rule.back() == 'f' ? " \"" : ", \"") + a + "\"";
+  }
+  return fail(path, rule);
+}
+
+bool numeric_ip(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+Error read_port_range(const json& v, const std::string& path, MediaConfig& m) {
+  const char* rule = "must be \"first-last\": ports 1024-65535, first even, at least 4 ports";
+  if (!v.is_string()) {
+    return fail(path, rule);
+  }
+  const auto& s = v.get_ref<const std::string&>();
+  auto dash = s.find('-');
+  std::uint16_t lo = 0;
+  std::uint16_t hi = 0;
+  if (dash == std::string::npos || !valid_port(std::string_view(s).substr(0, dash), lo) ||
+      !valid_port(std::string_view(s).substr(dash + 1), hi) || lo < 1024 || lo % 2 != 0 ||
+      hi < lo + 3) {
+    return fail(path, rule);
+  }
+  m.port_min = lo;
+  m.port_max = hi;
+  return {};
+}
+
+Error read_media(const json& v, const std::string& path, MediaConfig& m) {
+  return for_each_key(v, path, [&m](const std::string& key, const json& x, const std::string& p) {
+    if (key == "mode") {
+      return read_choice(x, p, {"relay", "bypass"}, m.mode);
+    }
+    if (key == "latch") {
+      return read_choice(x, p, {"latch", "sdp"}, m.latch);
+    }
+    if (key == "listen_ip") {
+      if (!x.is_string() || !numeric_ip(x.get<std::string>())) {
+        return fail(p, "must be a numeric IPv4 or IPv6 address");
+      }
+      m.listen_ip = x.get<std::string>();
+      return Error{};
+    }
+    if (key == "advertise") {
+      return read_advertise(x, p, m.advertise);
+    }
+    if (key == "ports") {
+      return read_port_range(x, p, m);
+    }
+    if (key == "workers") {
+      return read_int(x, p, range(1, 64), m.workers);
+    }
+    if (key == "timeout_s") {
+      return read_int(x, p, range(0, 86400), m.timeout_s);
+    }
+    if (key == "cpus") {
+      if (!x.is_array() || x.size() > 64) {
+        return fail(p, "must be an array of at most 64 CPU numbers");
+      }
+      m.cpus.clear();
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        std::uint32_t cpu = 0;
+        if (auto err = read_int(x[i], index_path(p, i), range(0, 1023), cpu); !err.empty()) {
+          return err;
+        }
+        m.cpus.push_back(static_cast<int>(cpu));
+      }
+      return Error{};
+    }
+    return fail(p, "unknown key");
+  });
+}
+
 Error read_config(const json& root, Config& c) {
   if (!root.is_object()) {
     return "config: the top level must be an object";
@@ -530,6 +624,9 @@ Error read_config(const json& root, Config& c) {
     }
     if (key == "routes") {
       return read_routes(x, p, c.routes);
+    }
+    if (key == "media") {
+      return read_media(x, p, c.media);
     }
     if (key == "log") {
       return for_each_key(x, p, [&c](const std::string& k, const json& y, const std::string& q) {
@@ -605,6 +702,8 @@ const char* default_config_text() {
               "drain_ms": 5000 },
   "routes": [],
   "log": { "level": "info" },
+  "media": { "mode": "relay", "listen_ip": "0.0.0.0", "ports": "20000-29999", "workers": 1,
+             "latch": "latch", "timeout_s": 60 },
   "actors": { "workers": 0 }
 }
 )json";

@@ -11,6 +11,19 @@
 
 namespace b2bua::api {
 
+/// `media`: how calls' RTP is handled (see schemas/config.schema.json).
+struct MediaConfig {
+  std::string mode = "relay";          ///< "relay" (anchored) or "bypass" (SDP untouched)
+  std::string listen_ip = "0.0.0.0";   ///< numeric IP the RTP sockets bind
+  std::string advertise;               ///< address in SDP; "" = sip.advertise, listen host, 127.0.0.1
+  std::uint16_t port_min = 20000;      ///< media.ports "20000-29999": even RTP ports, RTCP +1
+  std::uint16_t port_max = 29999;
+  std::uint32_t workers = 1;           ///< relay threads
+  std::vector<int> cpus;               ///< CPU pinning of relay threads; empty = none
+  std::string latch = "latch";         ///< "latch" (learn the peer's real address) or "sdp"
+  std::uint32_t timeout_s = 60;        ///< no RTP either way this long after the answer ends the call
+};
+
 struct Config {
   // sip
   std::string sip_listen = "0.0.0.0:5060";  ///< "host:port"; port 0 picks a free port
@@ -29,6 +42,8 @@ struct Config {
   std::uint32_t drain_ms = 5000;            ///< on SIGTERM, how long active calls get to end
   // routes: empty = pass-through (each call to its own Request-URI)
   std::vector<RouteRule> routes;
+  // media
+  MediaConfig media;
   // log
   std::string log_level = "info";           ///< trace, debug, info, warn, error, off
   // actors

@@ -16,6 +16,7 @@
 #include "actors/router.hpp"
 #include "api/rest_server.hpp"
 #include "sip/sip_stack.hpp"
+#include "rtp/relay_engine.hpp"
 #include "sip/transport.hpp"
 
 namespace b2bua::api {
@@ -43,7 +44,45 @@ struct Engine::Parts {
   caf::actor router;
   caf::actor transport;
   std::unique_ptr<RestServer> rest;
+  std::shared_ptr<rtp::Engine> media;  ///< null when no call can be relayed (bypass everywhere)
 };
+
+namespace {
+
+bool numeric_ip(const std::string& s) {
+  return s.find_first_not_of("0123456789.") == std::string::npos ||
+         (s.find(':') != std::string::npos &&
+          s.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos);
+}
+
+// The address b2buad puts into SDP: media.advertise, else sip.advertise, else the SIP listen
+// host, else 127.0.0.1 (when listening on every interface).
+std::string media_address(const Config& cfg, const std::string& sip_host) {
+  if (!cfg.media.advertise.empty()) {
+    return cfg.media.advertise;
+  }
+  if (!cfg.sip_advertise.empty()) {
+    return cfg.sip_advertise;
+  }
+  if (sip_host != "0.0.0.0" && sip_host != "::" && sip_host != "*") {
+    return sip_host;
+  }
+  return "127.0.0.1";
+}
+
+bool relays_any_call(const Config& cfg) {
+  if (cfg.media.mode == "relay") {
+    return true;
+  }
+  for (const auto& r : cfg.routes) {
+    if (r.media == "relay") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 Engine::Engine(Config cfg, RoutePolicy policy) : cfg_(std::move(cfg)), policy_(std::move(policy)) {
   if (!policy_) {
@@ -101,6 +140,29 @@ std::string Engine::start() {
   }
   if (!cfg_.sip_advertise.empty()) {
     rc.own_addresses.push_back(cfg_.sip_advertise + ":" + port);
+  }
+
+  rc.bridge.retry_after_s = cfg_.retry_after_s;
+  rc.bridge.media_mode = cfg_.media.mode;
+  rc.bridge.rtp_timeout_s = cfg_.media.timeout_s;
+  rc.bridge.media_address = media_address(cfg_, host);
+  if (relays_any_call(cfg_)) {
+    if (!numeric_ip(rc.bridge.media_address)) {
+      return "media.advertise: must be a numeric IP address (SDP carries " +
+             rc.bridge.media_address + ")";
+    }
+    rtp::EngineConfig ec;
+    ec.listen_ip = cfg_.media.listen_ip;
+    ec.port_min = cfg_.media.port_min;
+    ec.port_max = cfg_.media.port_max;
+    ec.workers = cfg_.media.workers;
+    ec.cpus = cfg_.media.cpus;
+    ec.latch = cfg_.media.latch == "sdp" ? rtp::LatchMode::sdp : rtp::LatchMode::latch;
+    p.media = std::make_shared<rtp::Engine>(ec);
+    if (std::string err = p.media->start(); !err.empty()) {
+      return err;
+    }
+    rc.bridge.relay_engine = p.media;
   }
 
   std::shared_ptr<SipPort> port_if = p.sip;
@@ -198,6 +260,9 @@ void Engine::stop() {
     p.sip->stop();
   }
   p.sys.reset();  // waits for every actor to finish
+  if (p.media) {
+    p.media->stop();  // after the actors: their relays are released by now
+  }
   parts_.reset();
 }
 
@@ -230,6 +295,15 @@ StatsSnapshot Engine::stats() const {
   s.cancelled_calls = c.cancelled_calls.load();
   s.draining = parts_->sip->draining();
   s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  if (parts_->media) {
+    auto t = parts_->media->totals();
+    s.media.packets = t.packets;
+    s.media.bytes = t.bytes;
+    s.media.forwarded = t.forwarded;
+    s.media.dropped = t.dropped;
+    s.media.relays_active = t.relays;
+    s.media.ports_available = parts_->media->ports_available();
+  }
   for (std::size_t code = 100; code < c.final_responses.size(); ++code) {
     if (auto n = c.final_responses[code].load()) {
       s.final_responses[static_cast<int>(code)] = n;

@@ -21,6 +21,14 @@ struct StatsSnapshot {
   double uptime_s = 0;
   bool draining = false;
   std::map<int, std::uint64_t> final_responses;  ///< final status sent to callers -> count
+  struct Media {
+    std::uint64_t packets = 0;          ///< RTP/RTCP packets received by the relay
+    std::uint64_t bytes = 0;
+    std::uint64_t forwarded = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t relays_active = 0;    ///< calls whose media is anchored now
+    std::uint64_t ports_available = 0;  ///< RTP port pairs left in the pool
+  } media;
 };
 
 struct RestBackend {

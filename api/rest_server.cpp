@@ -77,6 +77,16 @@ json leg_json(const LegInfo& leg) {
   j["created_time"] = iso8601(leg.created_ms);
   j["answered_time"] = time_or_null(leg.answered_ms);
   j["ended_time"] = time_or_null(leg.ended_ms);
+  if (leg.media_local.empty()) {
+    j["media"] = nullptr;
+  } else {
+    j["media"] = json{{"local", leg.media_local},
+                      {"remote", leg.media_remote.empty() ? json(nullptr) : json(leg.media_remote)},
+                      {"packets", leg.media_packets},
+                      {"bytes", leg.media_bytes},
+                      {"lost", leg.media_lost},
+                      {"jitter_us", leg.media_jitter_us}};
+  }
   return j;
 }
 
@@ -590,6 +600,7 @@ json to_json(const CallInfo& call) {
   j["duration_s"] = duration;
   j["final_status"] = status_or_null(call.final_status);
   j["end_reason"] = call.end_reason.empty() ? json(nullptr) : json(call.end_reason);
+  j["media_mode"] = call.media_mode.empty() ? std::string("bypass") : call.media_mode;
   json legs = json::array();
   for (const auto& leg : call.legs) {
     legs.push_back(leg_json(leg));
@@ -610,7 +621,13 @@ json to_json(const StatsSnapshot& stats) {
               {"cancelled_calls", stats.cancelled_calls},
               {"uptime_s", stats.uptime_s},
               {"draining", stats.draining},
-              {"final_responses", std::move(responses)}};
+              {"final_responses", std::move(responses)},
+              {"media", {{"packets", stats.media.packets},
+                         {"bytes", stats.media.bytes},
+                         {"forwarded", stats.media.forwarded},
+                         {"dropped", stats.media.dropped},
+                         {"relays_active", stats.media.relays_active},
+                         {"ports_available", stats.media.ports_available}}}};
 }
 
 json error_body(const std::string& code, const std::string& message) {

@@ -54,7 +54,7 @@ void request_counters(Self* self, std::uint64_t token) {
 
 void schedule_tick(Self* self) {
   auto& st = self->state;
-  if (st.answered && !st.timed_out && st.cfg.timeout_s != 0) {
+  if (st.answered && !st.timed_out) {
     self->delayed_send(self, std::chrono::milliseconds(st.cfg.check_ms), rtp_tick_atom::value);
   }
 }
@@ -77,6 +77,9 @@ void on_counters(Self* self, std::uint64_t token, const RelayStats& s) {
   if (auto i = st.pending.find(token); i != st.pending.end()) {
     i->second.deliver(s);
     st.pending.erase(i);
+  }
+  if (token == 0 && st.watcher && s.found) {
+    self->send(st.watcher, counters_atom::value, s);  // the periodic snapshot, for the call table
   }
   if (st.on_counters(s, self->clock().now()) && st.watcher) {
     self->send(st.watcher, rtp_timeout_atom::value, st.id);

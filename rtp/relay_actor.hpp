@@ -15,6 +15,8 @@
 //   (answered_atom) - the call is answered: from now on, no packet in either direction for
 //     `timeout_s` (counted from the answer or the last packet seen) sends the timeout below.
 //   (release_atom) - quit; the ports go back to the pool.
+// Out: (counters_atom, RelayStats) to the watcher after every periodic snapshot (about once a
+//   second once answered), for the call table.
 // Out: (rtp_timeout_atom, RelayId) to the watcher, once. The actor stays up (the watcher ends the
 //   call and then releases the relay).
 // Timer: after `answered_atom`, every `check_ms` on the CAF clock, a counters snapshot.

@@ -45,6 +45,7 @@ struct RouteDecision {
   int status = 404;        ///< with reject
   std::string reason = "Not Found";
   std::string warning = "b2bua.route.no_match";
+  std::string media;       ///< with route: "relay", "bypass", or "" for the configured default
 
   static RouteDecision route_to(std::string target, std::string name = {}) {
     RouteDecision d;
@@ -68,7 +69,7 @@ struct RouteDecision {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RouteDecision& x) {
   return f(caf::meta::type_name("RouteDecision"), x.kind, x.target, x.route_name, x.status,
-           x.reason, x.warning);
+           x.reason, x.warning, x.media);
 }
 
 /// How the B leg's INVITE is built: decided by the router and the bridge, executed by the SIP layer.
@@ -100,12 +101,20 @@ struct LegInfo {
   std::int64_t created_ms = 0;
   std::int64_t answered_ms = 0;
   std::int64_t ended_ms = 0;
+  // Media, when the call's RTP is relayed (media_local empty otherwise).
+  std::string media_local;     ///< b2buad's "ip:port" facing this leg's peer
+  std::string media_remote;    ///< the peer's "ip:port" from its SDP
+  std::uint64_t media_packets = 0;  ///< RTP and RTCP packets received from this leg's peer
+  std::uint64_t media_bytes = 0;
+  std::uint64_t media_lost = 0;
+  std::uint32_t media_jitter_us = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, LegInfo& x) {
   return f(caf::meta::type_name("LegInfo"), x.id, x.role, x.state, x.call_id, x.remote,
-           x.last_status, x.created_ms, x.answered_ms, x.ended_ms);
+           x.last_status, x.created_ms, x.answered_ms, x.ended_ms, x.media_local, x.media_remote,
+           x.media_packets, x.media_bytes, x.media_lost, x.media_jitter_us);
 }
 
 /// A snapshot of one call, as the bridge publishes it to the call registry.
@@ -121,13 +130,14 @@ struct CallInfo {
   std::int64_t end_ms = 0;
   int final_status = 0;   ///< the final status the caller got (0 while none)
   std::string end_reason; ///< e.g. "caller_bye", "callee_bye", "cancelled", "failed", "no_answer"
+  std::string media_mode; ///< "relay" or "bypass"
   std::vector<LegInfo> legs;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CallInfo& x) {
   return f(caf::meta::type_name("CallInfo"), x.id, x.from, x.to, x.target, x.route, x.state,
-           x.start_ms, x.answer_ms, x.end_ms, x.final_status, x.end_reason, x.legs);
+           x.start_ms, x.answer_ms, x.end_ms, x.final_status, x.end_reason, x.media_mode, x.legs);
 }
 
 }  // namespace b2bua

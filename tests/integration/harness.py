@@ -141,6 +141,9 @@ def make_config(sip_port, api_port, routes=None, limits=None, timers=None, log_l
         "timers": {"no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000,
                    "drain_ms": 5000},
         "log": {"level": log_level},
+        # Media relay on loopback, in a range apart from the SIPp ports free_port_block hands out
+        # (20000-32000) and from the kernel's ephemeral ports; busy ports are skipped by the pool.
+        "media": {"listen_ip": HOST, "ports": "61000-61999"},
     }
     cfg["limits"].update(limits or {})
     cfg["timers"].update(timers or {})
@@ -603,3 +606,140 @@ def main():
         os.environ["B2BUAD"] = os.path.abspath(argv[i + 1])
         del argv[i:i + 2]
     unittest.main(module="__main__", argv=argv, verbosity=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Media helpers (test_media.py): config sections beyond make_config, SIPp message traces, pcap
+# files, RTP port ranges.
+
+def start_b2bua_with(case, sections, **kwargs):
+    """Like B2buaTestCase.start_b2bua, with whole top-level config sections set on top of
+    make_config (e.g. {"media": {...}}). The server is stopped and checked by case.tearDown."""
+    srv = B2bua(case.tmp, **kwargs)
+    for key, value in sections.items():
+        srv.config[key] = value
+    case.servers.append(srv)
+    return srv.start()
+
+
+def even_port_range(pairs):
+    """(first, last): a free range of `pairs` RTP/RTCP port pairs on 127.0.0.1 whose first port is
+    even, e.g. for media.ports "first-last"."""
+    base = free_port_block(2 * pairs + 1)
+    first = base + (base % 2)
+    return first, first + 2 * pairs - 1
+
+
+_TRACE_SEP = re.compile(
+    rb"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\n"
+    rb"(\w+) message (sent|received) (?:\[(\d+)\] bytes :|\((\d+) bytes\):)\n\n", re.M)
+
+
+class TracedMessage:
+    """One SIP message of a SIPp -trace_msg file."""
+
+    def __init__(self, when, direction, raw):
+        self.when = when            # seconds since the epoch (local time of the trace)
+        self.direction = direction  # "sent" or "received"
+        self.raw = raw              # the message exactly as on the wire (latin-1 text)
+        head, _, self.body = raw.partition("\r\n\r\n")
+        lines = head.split("\r\n")
+        self.first_line = lines[0]
+        self.headers = lines[1:]
+
+    @property
+    def method(self):
+        """The request method, or None for a response."""
+        return None if self.first_line.startswith("SIP/2.0") else self.first_line.split(" ")[0]
+
+    @property
+    def status(self):
+        """The response status code, or None for a request."""
+        if not self.first_line.startswith("SIP/2.0 "):
+            return None
+        return int(self.first_line.split(" ")[1])
+
+    def header(self, name):
+        """Values of every header `name` (case-insensitive, compact forms not mapped)."""
+        want = name.lower()
+        out = []
+        for line in self.headers:
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == want:
+                out.append(value.strip())
+        return out
+
+    @property
+    def cseq_method(self):
+        values = self.header("CSeq")
+        return values[0].split()[-1] if values else None
+
+    def __repr__(self):
+        return "<%s %s>" % (self.direction, self.first_line)
+
+
+def sipp_messages(path):
+    """The messages of a SIPp -trace_msg file, in order, as TracedMessage."""
+    import datetime
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    out = []
+    for m in _TRACE_SEP.finditer(data):
+        size = int(m.group(4) or m.group(5))
+        raw = data[m.end():m.end() + size].decode("latin-1")
+        stamp = m.group(1).decode()
+        fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in stamp else "%Y-%m-%d %H:%M:%S"
+        when = datetime.datetime.strptime(stamp, fmt).timestamp()
+        out.append(TracedMessage(when, m.group(3).decode(), raw))
+    return out
+
+
+def pcap_udp_payloads(path):
+    """The UDP payload sizes of the IPv4/IPv6 packets in a classic pcap file, in order.
+    Link types: Ethernet (with 802.1Q), Linux cooked (SLL), raw IP, BSD loopback."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    else:
+        raise ValueError("%s: not a classic pcap file (magic %r)" % (path, magic))
+    linktype = struct.unpack(endian + "I", data[20:24])[0] & 0x0FFFFFFF
+    sizes = []
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if linktype == 1:  # Ethernet
+            ethertype, ip_off = struct.unpack("!H", pkt[12:14])[0], 14
+            while ethertype in (0x8100, 0x88A8) and len(pkt) >= ip_off + 4:
+                ethertype, ip_off = struct.unpack("!H", pkt[ip_off + 2:ip_off + 4])[0], ip_off + 4
+        elif linktype == 113:  # Linux cooked capture
+            ethertype, ip_off = struct.unpack("!H", pkt[14:16])[0], 16
+        elif linktype in (101, 12, 228, 229):  # raw IP
+            ethertype, ip_off = None, 0
+        elif linktype == 0:  # BSD loopback: 4-byte family in host order
+            ethertype, ip_off = None, 4
+        else:
+            raise ValueError("%s: unsupported pcap link type %d" % (path, linktype))
+        ip = pkt[ip_off:]
+        if not ip:
+            continue
+        version = ip[0] >> 4
+        if version == 4 and ethertype in (None, 0x0800) and len(ip) >= 20:
+            ihl, proto = (ip[0] & 0x0F) * 4, ip[9]
+            udp = ip[ihl:]
+        elif version == 6 and ethertype in (None, 0x86DD) and len(ip) >= 40:
+            proto, udp = ip[6], ip[40:]  # no extension headers in RTP captures
+        else:
+            continue
+        if proto == 17 and len(udp) >= 8:
+            sizes.append(struct.unpack("!H", udp[4:6])[0] - 8)
+    return sizes

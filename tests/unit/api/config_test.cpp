@@ -422,3 +422,41 @@ TEST_CASE("load_config_file reads a file and names an unreadable one") {
   CHECK(std::get<std::string>(directory) ==
         "config: cannot read " + dir.path.string() + ": Is a directory");
 }
+
+TEST_CASE("the media keys parse, and each bad value names its key") {
+  using b2bua::api::Config;
+  auto ok = b2bua::api::parse_config(R"({"media": {"mode": "bypass", "listen_ip": "127.0.0.1",
+      "advertise": "192.0.2.1", "ports": "30000-30099", "workers": 2, "cpus": [0, 1],
+      "latch": "sdp", "timeout_s": 0},
+      "routes": [{"match": {"to": "*"}, "targets": ["sip:127.0.0.1:5080"], "media": "relay"}]})");
+  REQUIRE(std::holds_alternative<Config>(ok));
+  const auto& c = std::get<Config>(ok);
+  CHECK(c.media.mode == "bypass");
+  CHECK(c.media.listen_ip == "127.0.0.1");
+  CHECK(c.media.advertise == "192.0.2.1");
+  CHECK(c.media.port_min == 30000);
+  CHECK(c.media.port_max == 30099);
+  CHECK(c.media.workers == 2);
+  CHECK(c.media.cpus == std::vector<int>{0, 1});
+  CHECK(c.media.latch == "sdp");
+  CHECK(c.media.timeout_s == 0);
+  CHECK(c.routes.at(0).media == "relay");
+
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"media": {"mode": "anchor"}})", "media.mode: must be one of \"relay\", \"bypass\""},
+      {R"({"media": {"listen_ip": "localhost"}})", "media.listen_ip: must be a numeric IPv4 or IPv6 address"},
+      {R"({"media": {"ports": "20001-29999"}})", "media.ports: must be \"first-last\": ports 1024-65535, first even, at least 4 ports"},
+      {R"({"media": {"ports": "20000-20002"}})", "media.ports: must be \"first-last\": ports 1024-65535, first even, at least 4 ports"},
+      {R"({"media": {"ports": 20000}})", "media.ports: must be \"first-last\": ports 1024-65535, first even, at least 4 ports"},
+      {R"({"media": {"workers": 0}})", "media.workers: must be an integer 1-64"},
+      {R"({"media": {"cpus": [0, -1]}})", "media.cpus[1]: must be an integer 0-1023"},
+      {R"({"media": {"latch": "yes"}})", "media.latch: must be one of \"latch\", \"sdp\""},
+      {R"({"media": {"timeout": 5}})", "media.timeout: unknown key"},
+      {R"({"routes": [{"targets": ["sip:h"], "media": "x"}]})", "routes[0].media: must be one of \"relay\", \"bypass\""},
+  };
+  for (const auto& [text, message] : bad) {
+    auto r = b2bua::api::parse_config(text);
+    REQUIRE_MESSAGE(std::holds_alternative<std::string>(r), text);
+    CHECK(std::get<std::string>(r) == message);
+  }
+}

@@ -340,7 +340,9 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/stats answers every counter with its JSON ty
   CHECK(r.status == 200);
   check_common(r);
   const json j = r.parsed();
-  CHECK(j.size() == 8);
+  CHECK(j.size() == 9);
+  CHECK(j["media"].size() == 6);
+  CHECK(j["media"]["packets"].is_number_integer());
   CHECK(j["active_calls"] == 2);
   CHECK(j["active_calls"].is_number_integer());
   CHECK(j["total_calls"] == 10);
@@ -371,7 +373,8 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} answers the call with its legs") 
   CHECK(r.status == 200);
   check_common(r);
   const json j = r.parsed();
-  CHECK(j.size() == 13);
+  CHECK(j.size() == 14);
+  CHECK(j["media_mode"] == "bypass");
   CHECK(j["id"] == 12);
   CHECK(j["id"].is_number_integer());
   CHECK(j["from"] == "sip:alice@10.0.0.1");
@@ -387,7 +390,8 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} answers the call with its legs") 
   CHECK(j["end_reason"].is_null());
   REQUIRE(j["legs"].size() == 2);
   const json& a = j["legs"][0];
-  CHECK(a.size() == 9);
+  CHECK(a.size() == 10);
+  CHECK(a["media"].is_null());
   CHECK(a["id"] == 12);
   CHECK(a["role"] == "a");
   CHECK(a["state"] == "confirmed");

@@ -75,10 +75,12 @@ struct Seen {
   std::optional<RelayStats> stats;
   int peer_ok = 0;
   std::vector<RelayId> timeouts;
+  std::vector<RelayStats> snapshots;  // periodic counters forwarded for the call table
 };
 
 caf::behavior watcher_actor(caf::event_based_actor*, std::shared_ptr<Seen> s) {
-  return {[s](rtp_timeout_atom, RelayId id) { s->timeouts.push_back(id); }};
+  return {[s](rtp_timeout_atom, RelayId id) { s->timeouts.push_back(id); },
+          [s](counters_atom, const RelayStats& st) { s->snapshots.push_back(st); }};
 }
 
 // Makes requests on behalf of the test and records the replies.
@@ -234,6 +236,8 @@ TEST_CASE_FIXTURE(RelayActorFixture,
   CHECK(seen->timeouts.empty());
   tick();
   CHECK(seen->timeouts == std::vector<RelayId>{77});
+  REQUIRE_FALSE(seen->snapshots.empty());  // every periodic snapshot reached the watcher too
+  CHECK(seen->snapshots.front().relay == 77);
   for (int i = 0; i < 5; ++i) {
     tick();
   }
