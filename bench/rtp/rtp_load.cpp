@@ -223,6 +223,42 @@ std::pair<long long, long long> host_ticks() {
   return {total - idle, total};
 }
 
+// Kernel UDP counters (host-wide, /proc/net/snmp) and loopback backlog drops
+// (/proc/net/softnet_stat): where packets were lost.
+struct NetCounters {
+  long long no_ports = 0, rcvbuf_errors = 0, sndbuf_errors = 0, softnet_dropped = 0;
+};
+
+NetCounters net_counters() {
+  NetCounters n;
+  std::ifstream f("/proc/net/snmp");
+  std::string line, names;
+  while (std::getline(f, line)) {
+    if (line.rfind("Udp: ", 0) != 0) continue;
+    if (names.empty()) {
+      names = line;
+      continue;
+    }
+    std::istringstream hn(names), hv(line);
+    std::string k, v;
+    hn >> k;
+    hv >> v;
+    while (hn >> k && hv >> v) {
+      if (k == "NoPorts") n.no_ports = std::atoll(v.c_str());
+      if (k == "RcvbufErrors") n.rcvbuf_errors = std::atoll(v.c_str());
+      if (k == "SndbufErrors") n.sndbuf_errors = std::atoll(v.c_str());
+    }
+    break;
+  }
+  std::ifstream sf("/proc/net/softnet_stat");
+  while (std::getline(sf, line)) {
+    std::istringstream in(line);
+    std::string processed, dropped;
+    if (in >> processed >> dropped) n.softnet_dropped += std::strtoll(dropped.c_str(), nullptr, 16);
+  }
+  return n;
+}
+
 struct Stream {
   std::uint16_t rtp_seq = 0;
   std::uint32_t rtp_ts = 0;
@@ -437,6 +473,7 @@ int main(int argc, char** argv) {
   std::vector<long long> cpu0(pid_str.size(), -1), cpu1(pid_str.size(), -1);
   long long self0 = -1, self1 = -1;
   std::pair<long long, long long> host0{0, 0}, host1{0, 0};
+  NetCounters net0, net1;
   bool in_window = false, window_done = false;
   std::int64_t win_t0 = 0, win_t1 = 0;
   auto sample = [&](std::vector<long long>& v, long long& self, std::pair<long long, long long>& h) {
@@ -510,6 +547,7 @@ int main(int argc, char** argv) {
     std::int64_t now = mono_ns();
     if (!in_window && !window_done && now >= t_meas0) {
       sample(cpu0, self0, host0);
+      net0 = net_counters();
       win_t0 = mono_ns();
       in_window = true;
     }
@@ -519,7 +557,10 @@ int main(int argc, char** argv) {
       in_window = false;
       window_done = true;
     }
-    if (now >= t_end) break;
+    if (now >= t_end) {
+      net1 = net_counters();
+      break;
+    }
     int timeout_ms = static_cast<int>((t_end - now) / 1000000) + 1;
     if (!window_done) {
       std::int64_t edge = in_window ? t_meas1 : t_meas0;
@@ -662,6 +703,8 @@ int main(int argc, char** argv) {
               "\"ticks\":%" PRIu64 ",\"late_ticks\":%" PRIu64 ",\"max_tick_lag_us\":%.1f,"
               "\"lat_us\":{\"n\":%zu,\"min\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
               "\"p999\":%.1f,\"max\":%.1f},"
+              "\"kernel\":{\"udp_rcvbuf_errors\":%lld,\"udp_sndbuf_errors\":%lld,"
+              "\"udp_no_ports\":%lld,\"softnet_dropped\":%lld},"
               "\"gen_cpu_pct\":%.1f,\"host_busy_pct\":%.1f,\"host_cpus\":%ld,\"cpu_pct\":{",
               o.label.c_str(), o.direct ? "direct" : "relay", n_active, o.pps, o.payload, o.slots,
               win_s, o.kernel_stamp ? "kernel" : "user", sent, send_err, last_send_errno,
@@ -670,6 +713,8 @@ int main(int argc, char** argv) {
               late_ticks, static_cast<double>(max_tick_lag) / 1000.0, lat.size(),
               lat.empty() ? -1.0 : lat.front() / 1000.0, pct(lat, 0.50), pct(lat, 0.90),
               pct(lat, 0.99), pct(lat, 0.999), lat.empty() ? -1.0 : lat.back() / 1000.0,
+              net1.rcvbuf_errors - net0.rcvbuf_errors, net1.sndbuf_errors - net0.sndbuf_errors,
+              net1.no_ports - net0.no_ports, net1.softnet_dropped - net0.softnet_dropped,
               cpu_pct(self0, self1), host_busy, sysconf(_SC_NPROCESSORS_ONLN));
   for (std::size_t i = 0; i < pid_str.size(); ++i) {
     std::printf("%s\"%s\":%.1f", i ? "," : "", pid_str[i].c_str(), cpu_pct(cpu0[i], cpu1[i]));
