@@ -23,6 +23,8 @@
 #   RELAY_BUDGET_S    wall-clock budget; no step starts that would end after it [570]
 #   RELAY_PATHS       paths to measure ["direct b2bua rtpengine"]
 #   RELAY_B2B_WORKERS b2buad media.workers [1]
+#   RELAY_PIN=1       one core for the load, the others for the relay: the generator on the last
+#                     CPU, b2buad's relay workers (media.cpus) and all of rtpengine on CPU 0 [0]
 #   RELAY_RTPENGINE_THREADS  rtpengine --num-threads [rtpengine's default: one per core]
 #   RELAY_INSTALL_RTPENGINE=1  apt-get install rtpengine-daemon when rtpengine is missing
 #   RTPENGINE         the rtpengine binary [rtpengine]
@@ -43,6 +45,7 @@ PATHS=${RELAY_PATHS:-"direct b2bua rtpengine"}
 WORKERS=${RELAY_B2B_WORKERS:-1}
 RTPE_THREADS=${RELAY_RTPENGINE_THREADS:-}
 RTPENGINE=${RTPENGINE:-rtpengine}
+PIN=${RELAY_PIN:-0}
 DRIVER="$ROOT/bench/load/relay_calls.py"
 HOST=127.0.0.1
 T0=$(date +%s)
@@ -179,6 +182,18 @@ B_LO=8000; B_HI=$(( B_LO + SPAN - 1 ))
 R_LO=$(( B_HI + 1 )); R_HI=$(( R_LO + SPAN - 1 ))
 [ "$R_HI" -le 60999 ] || die "RELAY_CALLS up to $MAXN needs more ports than 8000-60999"
 
+# Pinning (RELAY_PIN=1): the generator alone on the last CPU, the relay on CPU 0.
+GEN_PIN=()
+RELAY_TASKSET=()
+B2B_CPUS=""
+if [ "$PIN" = 1 ]; then
+  [ "$(nproc)" -ge 2 ] || die "RELAY_PIN=1 needs 2 CPUs"
+  command -v taskset >/dev/null || die "RELAY_PIN=1 needs taskset"
+  GEN_PIN=(--gen-cpu $(( $(nproc) - 1 )))
+  RELAY_TASKSET=(taskset -c 0)
+  B2B_CPUS=", \"cpus\": [$(for _ in $(seq 1 "$WORKERS"); do printf '0,'; done | sed 's/,$//')]"
+fi
+
 # --- b2buad ----------------------------------------------------------------------------------
 if has_path b2bua; then
   B2B_SIP=$(free_ports 1 4000 7900) || die "no free port"
@@ -191,7 +206,7 @@ if has_path b2bua; then
   "routes": [{"name": "all", "match": {"to": "*"}, "action": "route",
               "targets": ["sip:$HOST:$UAS_PORT"]}],
   "media": {"mode": "relay", "listen_ip": "$HOST", "advertise": "$HOST", "ports": "$B_LO-$B_HI",
-            "workers": $WORKERS, "timeout_s": 0},
+            "workers": $WORKERS, "timeout_s": 0$B2B_CPUS},
   "log": {"level": "warn"} }
 EOF
   "$B2BUAD" --config "$WORK/b2buad.json" >"$WORK/b2buad.stdout" 2>"$WORK/b2buad.stderr" </dev/null &
@@ -211,7 +226,7 @@ if has_path rtpengine; then
              --port-min="$R_LO" --port-max="$R_HI" --foreground --log-stderr --log-level=4
              --delete-delay=0 --timeout=600)
   [ -n "$RTPE_THREADS" ] && RTPE_ARGS+=(--num-threads="$RTPE_THREADS")
-  "$RTPENGINE" "${RTPE_ARGS[@]}" >"$WORK/rtpengine.log" 2>&1 </dev/null &
+  "${RELAY_TASKSET[@]}" "$RTPENGINE" "${RTPE_ARGS[@]}" >"$WORK/rtpengine.log" 2>&1 </dev/null &
   RTPE_PID=$!
   for _ in $(seq 1 50); do
     python3 "$DRIVER" ping --ng "$HOST:$NG_PORT" && break
@@ -227,6 +242,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)'), build type: ${BUILD_TYPE:-unknown}"
 echo "scenario: N calls x 2 directions x 50 pps, 172-byte RTP; ${WARMUP_S} s warm-up, ${MEASURE_S} s measured per step; stop at loss >= ${LOSS_MAX} %"
 echo "generator: $GEN (one thread; $SLOTS send slots per 20 ms; kernel receive timestamps)"
+[ "$PIN" = 1 ] && echo "pinning: generator on CPU $(( $(nproc) - 1 )), relays on CPU 0"
 has_path b2bua && echo "b2buad: $B2BUAD (pid $B2B_PID, media.workers $WORKERS, ports $B_LO-$B_HI)"
 has_path rtpengine && echo "rtpengine: $RTPE_VERSION userspace (--table=-1, threads ${RTPE_THREADS:-default}, pid $RTPE_PID, ports $R_LO-$R_HI)"
 for n in "${NOTES[@]}"; do echo "note: $n"; done
@@ -246,7 +262,7 @@ for n in $CALLS; do
     est=$(( WARMUP_S + MEASURE_S + 3 + extra ))
     if [ $(( $(elapsed) + est )) -gt "$BUDGET_S" ]; then BUDGET_HIT=1; break 2; fi
     args=(run --mode "$p" --calls "$n" --gen "$GEN" --warmup-s "$WARMUP_S" --measure-s "$MEASURE_S"
-          --loss-max "$LOSS_MAX" --slots "$SLOTS" --results "$RESULTS"
+          --loss-max "$LOSS_MAX" --slots "$SLOTS" --results "$RESULTS" "${GEN_PIN[@]}"
           --setup-timeout-s $(( 20 + n / 100 )) --teardown-timeout-s $(( 10 + n / 200 )))
     case $p in
       b2bua)

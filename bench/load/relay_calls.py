@@ -39,6 +39,8 @@ class Gen:
                "--pps", str(args.pps), "--slots", str(args.slots), "--label", label, "--wait-s", str(args.setup_timeout_s + 60)]
         if direct:
             cmd.append("--direct")
+        if args.gen_cpu is not None:
+            cmd = ["taskset", "-c", str(args.gen_cpu)] + cmd
         for p in cpu_pids:
             cmd += ["--cpu-pid", str(p)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -681,6 +683,10 @@ def cmd_run(args):
             line += "  set up only %d/%d %s" % (rec["calls_up"], n, json.dumps(rec["setup_errors"]))
         if args.mode != "direct":
             line += "  setup %.1fs" % rec["setup_s"]
+        k = rec.get("kernel", {})
+        if k.get("udp_rcvbuf_errors") or k.get("softnet_dropped"):
+            line += "  kernel drops: socket buffers %d, backlog %d" % (
+                k.get("udp_rcvbuf_errors", 0), k.get("softnet_dropped", 0))
         if rec.get("stray") or rec.get("send_errors") or rec.get("duplicates"):
             line += "  stray %d send_err %d dup %d" % (rec.get("stray", 0),
                                                        rec.get("send_errors", 0),
@@ -821,6 +827,7 @@ def main():
     r.add_argument("--uas-port", type=int, help="the callee port b2buad routes to")
     r.add_argument("--ng", help="rtpengine ng host:port")
     r.add_argument("--cpu-pid", type=int, default=0)
+    r.add_argument("--gen-cpu", type=int, help="pin the generator to this CPU")
     r.add_argument("--warmup-s", type=float, default=2.0)
     r.add_argument("--measure-s", type=float, default=10.0)
     r.add_argument("--drain-ms", type=int, default=500)
