@@ -15,6 +15,8 @@
 #   CPS_BUDGET_S  wall-clock budget for the whole script; no run starts that would end after it [570]
 #   SIPP          the SIPp binary [sipp]
 #   B2BUA_SCENARIOS  folder of the SIPp scenarios [<repo>/tests/scenarios]
+#   CPS_MEDIA     b2buad's media.mode: relay (every call's RTP anchored, ports set up and torn
+#                 down per call) or bypass [relay]
 #   CPS_KEEP=1    keep the work dir (SIPp screens and b2buad logs)
 set -u
 
@@ -113,6 +115,7 @@ elapsed() { echo $(( $(date +%s) - T0 )); }
 
 # ------------------------------------------------------------------------------------------------
 # b2buad, started once for the whole run so memory before/after can be compared.
+CPS_MEDIA=${CPS_MEDIA:-relay}
 B2B_SIP=$(free_ports 1) || die "no free port"
 API_PORT=$(free_ports 1) || die "no free port"
 cat > "$WORK/b2buad.json" <<EOF
@@ -120,6 +123,7 @@ cat > "$WORK/b2buad.json" <<EOF
 { "sip": {"listen": "$HOST:$B2B_SIP"}, "api": {"listen": "$HOST:$API_PORT"},
   "limits": {"max_calls": 100000, "retry_after_s": 5},
   "timers": {"no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000, "drain_ms": 3000},
+  "media": {"mode": "$CPS_MEDIA", "listen_ip": "$HOST", "ports": "10000-29999"},
   "log": {"level": "warn"} }
 EOF
 "$B2BUAD" --config "$WORK/b2buad.json" >"$WORK/b2buad.stdout" 2>"$WORK/b2buad.stderr" </dev/null &

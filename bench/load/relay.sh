@@ -15,7 +15,7 @@
 # Loopback only, free ports, bounded in time (RELAY_BUDGET_S); stops only what it started, by PID.
 #
 # Environment (defaults in brackets):
-#   RELAY_CALLS       rising numbers of concurrent calls ["100 250 500 1000 1500 2000 3000"]
+#   RELAY_CALLS       rising numbers of concurrent calls ["100 250 500 750 1000 1250 1500 2000 3000"]
 #   RELAY_MEASURE_S   seconds measured per step [10]
 #   RELAY_WARMUP_S    seconds of traffic before measuring [2]
 #   RELAY_LOSS_MAX    loss in percent at which a path stops [0.1]
@@ -35,7 +35,7 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B2BUAD=${1:-${B2BUAD:-$ROOT/build/api/b2buad}}
-CALLS=${RELAY_CALLS:-"100 250 500 1000 1500 2000 3000"}
+CALLS=${RELAY_CALLS:-"100 250 500 750 1000 1250 1500 2000 3000"}
 MEASURE_S=${RELAY_MEASURE_S:-10}
 WARMUP_S=${RELAY_WARMUP_S:-2}
 LOSS_MAX=${RELAY_LOSS_MAX:-0.1}

@@ -765,8 +765,21 @@ def cmd_summary(args):
     for p in paths:
         tried = [n for n in ns if (p, n) in by]
         first_bad = next((n for n in tried if not by[(p, n)].get("clean")), None)
-        note = ("first failure at %d" % first_bad) if first_bad else \
-            ("no failure up to %d (ladder or budget ended)" % tried[-1] if tried else "not run")
+        if first_bad:
+            b = by[(p, first_bad)]
+            if "error" in b:
+                why = "error: " + b["error"]
+            elif b.get("calls_up", 0) != first_bad:
+                why = "set up %d/%d calls" % (b.get("calls_up", 0), first_bad)
+            else:
+                why = "loss %.3f %%" % b.get("loss_pct", 100)
+                if b.get("offered_pct", 100) < 99:
+                    why += ", generator sent only %.1f %% of the load (host CPU %.0f %%)" % (
+                        b["offered_pct"], b.get("host_busy_pct", -1))
+            note = "first failure at %d: %s" % (first_bad, why)
+        else:
+            note = ("no failure up to %d (ladder or budget ended)" % tried[-1]) if tried else \
+                "not run"
         print("  %-15s %6d   (%s)" % (names[p], caps[p], note))
     print()
     print("ratios (same machine, same run):")
