@@ -36,7 +36,7 @@ class Gen:
     def __init__(self, args, calls, direct, cpu_pids, label):
         cmd = [args.gen, "--calls", str(calls), "--warmup-s", str(args.warmup_s),
                "--measure-s", str(args.measure_s), "--drain-ms", str(args.drain_ms),
-               "--pps", str(args.pps), "--slots", str(args.slots), "--label", label, "--wait-s", str(args.setup_timeout_s + 60)]
+               "--pps", str(args.pps), "--slots", str(args.slots), "--late-ms", str(args.late_ms), "--label", label, "--wait-s", str(args.setup_timeout_s + 60)]
         if direct:
             cmd.append("--direct")
         if args.gen_cpu is not None:
@@ -586,6 +586,14 @@ def cmd_ping(args):
     return 0 if rep and rep.get("result") == b"pong" else 1
 
 
+def others_cpu(r):
+    """CPU of every other process in the window, % of one core (None if unknown)."""
+    allp = r.get("all_procs_cpu_pct")
+    if allp is None or allp < 0:
+        return None
+    return max(allp - r.get("gen_cpu_pct", 0) - sum(r.get("cpu_pct", {}).values()), 0.0)
+
+
 def fmt_lat(r):
     lat = r.get("lat_us", {})
     return "p50 %7.1f p99 %8.1f max %9.1f" % (lat.get("p50", -1), lat.get("p99", -1),
@@ -660,8 +668,9 @@ def cmd_run(args):
         # Did the generator offer the load? Packets due in the window against those sent in it.
         due = 2.0 * rec["calls_up"] * args.pps * rec.get("window_s", args.measure_s)
         rec["offered_pct"] = round(100.0 * rec["measured_sent"] / due, 2) if due else 0.0
+        rec["bad_pct"] = round(loss + rec.get("late_pct", 0.0), 4)
     clean = ("error" not in rec and rec["calls_up"] == n and loss is not None
-             and loss < args.loss_max and rec["offered_pct"] >= 99.0)
+             and rec["bad_pct"] < args.loss_max and rec["offered_pct"] >= 99.0)
     rec["clean"] = clean
     with open(args.results, "a") as f:
         f.write(json.dumps(rec, sort_keys=True) + "\n")
@@ -672,10 +681,13 @@ def cmd_run(args):
         line += "set up %d/%d (%s)" % (rec["calls_up"], n, json.dumps(rec["setup_errors"]))
     else:
         cpu = rec.get("cpu_pct", {}).get(str(args.cpu_pid)) if args.cpu_pid else None
-        line += "%s loss %7.4f%% (%d/%d) lat us %s  relay cpu %s  gen cpu %5.1f%%  host %5.1f%%" % (
-            "clean" if clean else "LOSSY", loss, rec["lost"], rec["measured_sent"], fmt_lat(rec),
+        oth = others_cpu(rec)
+        line += ("%s loss %.4f%% (%d/%d) late %.4f%%  lat us %s  cpu: relay %s gen %5.1f%%"
+                 " others %s") % (
+            "clean" if clean else "LOSSY", loss, rec["lost"], rec["measured_sent"],
+            rec.get("late_pct", 0), fmt_lat(rec),
             "%5.1f%%" % cpu if cpu is not None else "   - ", rec.get("gen_cpu_pct", -1),
-            rec.get("host_busy_pct", -1))
+            "%5.1f%%" % oth if oth is not None else "-")
         if rec["offered_pct"] < 99.0:
             line += "  GENERATOR BEHIND: sent %.1f%% of the packets due (max lag %.1f ms)" % (
                 rec["offered_pct"], rec.get("max_tick_lag_us", 0) / 1000)
@@ -728,11 +740,13 @@ def cmd_summary(args):
             return None
         return r["lat_us"][q] - d["lat_us"]["p50"]
 
-    print("per step (latency: one-way, send to the sink socket's queue, microseconds; added = "
-          "relay percentile - direct p50 at the same N):")
-    hdr = "%-15s %6s %9s %8s %8s %9s %9s %9s %9s %7s %7s %6s" % (
-        "path", "calls", "loss %", "p50", "p99", "max", "+p50", "+p99", "+max", "relay%",
-        "gen%", "host%")
+    print("per step (latency: one-way, from send to the sink socket's queue, microseconds; "
+          "+pXX = relay pXX - direct p50 at the same N;\n  CPU in %% of one core over the "
+          "window (the host has %s): the relay process, the generator, all other processes):"
+          % (recs[0].get("host_cpus", "?") if recs else "?"))
+    hdr = "%-15s %6s %8s %8s %8s %8s %9s %8s %8s %9s %7s %6s %6s" % (
+        "path", "calls", "loss %", "late %", "p50", "p99", "max", "+p50", "+p99", "+max",
+        "relay%", "gen%", "other%")
     print(hdr)
     for n in ns:
         for p in paths:
@@ -747,20 +761,23 @@ def cmd_summary(args):
             lat = r["lat_us"]
             cpus = list(r.get("cpu_pct", {}).values())
 
-            def f(v, w=9):
+            def f(v, w):
                 return ("%" + str(w) + ".1f") % v if v is not None else ("%" + str(w) + "s") % "-"
-            print("%-15s %6d %9.4f %8.1f %8.1f %9.1f %s %s %s %s %7.1f %6.1f%s" % (
-                names[p], n, r["loss_pct"], lat["p50"], lat["p99"], lat["max"],
-                f(added(p, n, "p50") if p != "direct" else None),
-                f(added(p, n, "p99") if p != "direct" else None),
-                f(added(p, n, "max") if p != "direct" else None),
+            print("%-15s %6d %8.4f %8.4f %8.1f %8.1f %9.1f %s %s %s %s %6.1f %6.1f%s" % (
+                names[p], n, r["loss_pct"], r.get("late_pct", 0), lat["p50"], lat["p99"],
+                lat["max"],
+                f(added(p, n, "p50") if p != "direct" else None, 8),
+                f(added(p, n, "p99") if p != "direct" else None, 8),
+                f(added(p, n, "max") if p != "direct" else None, 9),
                 f(cpus[0] if cpus else None, 7), r.get("gen_cpu_pct", -1),
-                r.get("host_busy_pct", -1), "" if r.get("clean") else "  <- not clean%s" % (
+                others_cpu(r) if others_cpu(r) is not None else -1, "" if r.get("clean") else "  <- not clean%s" % (
                     " (generator sent %.1f%% of the load)" % r["offered_pct"]
                     if r.get("offered_pct", 100) < 99 else "")))
     print()
-    print("capacity (highest N with loss < %g %%, every call set up, no failed step below it):"
-          % args.loss_max)
+    late_ms = next((r["late_ms"] for r in recs if "late_ms" in r), None)
+    print("capacity (highest N with lost + late < %g %% of the packets%s, every call set up, the "
+          "load fully offered, no failed step below it):"
+          % (args.loss_max, (", late = over %g ms" % late_ms) if late_ms else ""))
     caps = {p: cap(p) for p in paths}
     for p in paths:
         tried = [n for n in ns if (p, n) in by]
@@ -772,10 +789,9 @@ def cmd_summary(args):
             elif b.get("calls_up", 0) != first_bad:
                 why = "set up %d/%d calls" % (b.get("calls_up", 0), first_bad)
             else:
-                why = "loss %.3f %%" % b.get("loss_pct", 100)
+                why = "lost %.3f %% + late %.3f %%" % (b.get("loss_pct", 100), b.get("late_pct", 0))
                 if b.get("offered_pct", 100) < 99:
-                    why += ", generator sent only %.1f %% of the load (host CPU %.0f %%)" % (
-                        b["offered_pct"], b.get("host_busy_pct", -1))
+                    why += ", generator sent only %.1f %% of the load" % b["offered_pct"]
             note = "first failure at %d: %s" % (first_bad, why)
         else:
             note = ("no failure up to %d (ladder or budget ended)" % tried[-1]) if tried else \
@@ -783,10 +799,19 @@ def cmd_summary(args):
         print("  %-15s %6d   (%s)" % (names[p], caps[p], note))
     print()
     print("ratios (same machine, same run):")
+    def failed(p):
+        return any(not r.get("clean") for (q, _), r in by.items() if q == p)
+    bound = ""
     if "b2bua" in caps and "rtpengine" in caps:
+        if not failed("b2bua") and not failed("rtpengine"):
+            bound = " (neither failed within the ladder: not a capacity ratio)"
+        elif not failed("b2bua"):
+            bound = " (b2buad did not fail within the ladder: a lower bound)"
+        elif not failed("rtpengine"):
+            bound = " (rtpengine did not fail within the ladder: an upper bound)"
         if caps["rtpengine"] > 0:
-            print("  capacity b2buad / rtpengine: %.2f   (goal >= 1.5)"
-                  % (caps["b2bua"] / caps["rtpengine"]))
+            print("  capacity b2buad / rtpengine: %.2f   (goal >= 1.5)%s"
+                  % (caps["b2bua"] / caps["rtpengine"], bound))
         else:
             print("  capacity b2buad / rtpengine: n/a (rtpengine had no clean step)")
     elif "b2bua" in caps:
@@ -818,7 +843,13 @@ def cmd_summary(args):
         print("  goal p99 added latency < 200 us at 1000 calls: no b2buad measurement at 1000")
     if "b2bua" in caps and "rtpengine" in caps and caps["rtpengine"] > 0:
         ok = caps["b2bua"] >= 1.5 * caps["rtpengine"]
-        print("  goal capacity >= 1.5x rtpengine: %s" % ("met" if ok else "NOT met"))
+        if ok and failed("rtpengine"):
+            verdict = "met"
+        elif not ok and failed("b2bua"):
+            verdict = "NOT met"
+        else:
+            verdict = "undetermined" + bound
+        print("  goal capacity >= 1.5x rtpengine: %s" % verdict)
     cpu_lines = []
     for p in ("b2bua", "rtpengine"):
         r = by.get((p, 1000))
@@ -851,7 +882,10 @@ def main():
     r.add_argument("--window", type=int, default=200, help="INVITEs in flight at most")
     r.add_argument("--setup-timeout-s", type=float, default=60.0)
     r.add_argument("--teardown-timeout-s", type=float, default=30.0)
-    r.add_argument("--loss-max", type=float, default=0.1, help="percent")
+    r.add_argument("--loss-max", type=float, default=0.1,
+                   help="percent of packets lost or late at which the step fails")
+    r.add_argument("--late-ms", type=float, default=50.0,
+                   help="a packet later than this counts as lost (a jitter buffer dropped it)")
     r.add_argument("--results", required=True)
     p = sub.add_parser("ping")
     p.add_argument("--ng", required=True)

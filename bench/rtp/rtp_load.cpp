@@ -11,10 +11,12 @@
 // recvmmsg returned with --user-stamp.
 //
 // Phases: warm-up (sent, not measured), measurement window (packets sent in it are counted and
-// timed), drain (no more sending; late packets still count). Then one line
+// timed), drain (no more sending; packets arriving now still count, those still queued after it
+// are lost). Received packets later than --late-ms are counted as "late". Then one line
 //   result {json}
-// with sent/received/lost, the one-way latency distribution of the measured packets, and the CPU
-// used in the window by this process, by each --cpu-pid process and by the whole host.
+// with sent/received/lost/late, the one-way latency distribution of the measured packets, the
+// host's UDP drop counters over the window, and the CPU used in the window (% of one core) by this
+// process, by each --cpu-pid process and by all processes together (plus /proc/stat's busy share).
 //
 // stdin protocol (after the program printed "ready"):
 //   peer <call> <ip>:<port> <ip>:<port>   caller socket sends to the first (relay A side),
@@ -26,7 +28,6 @@
 // Network: only the --bind address and the peers given (relay.sh passes 127.0.0.1 only).
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -45,7 +46,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,6 +74,7 @@ struct Options {
   bool connect_peers = true;
   bool kernel_stamp = true;
   double wait_s = 600;
+  double late_ms = 50;
   std::vector<int> cpu_pids;
   std::string label;
 };
@@ -90,7 +94,7 @@ void usage() {
                "usage: rtp_load --calls N [--direct] [--bind IP] [--warmup-s S] [--measure-s S]\n"
                "                [--drain-ms MS] [--pps P] [--payload BYTES] [--slots K]\n"
                "                [--no-connect] [--user-stamp] [--cpu-pid PID]... [--wait-s S]\n"
-               "                [--label TEXT]\n");
+               "                [--late-ms MS] [--label TEXT]\n");
 }
 
 Options parse_args(int argc, char** argv) {
@@ -128,6 +132,8 @@ Options parse_args(int argc, char** argv) {
       o.kernel_stamp = false;
     } else if (a == "--cpu-pid") {
       o.cpu_pids.push_back(std::atoi(need(i)));
+    } else if (a == "--late-ms") {
+      o.late_ms = std::strtod(need(i), nullptr);
     } else if (a == "--wait-s") {
       o.wait_s = std::strtod(need(i), nullptr);
     } else if (a == "--label") {
@@ -148,6 +154,7 @@ Options parse_args(int argc, char** argv) {
   if (!(o.measure_s > 0 && o.measure_s <= 600)) die("--measure-s must be >0..600");
   if (o.drain_ms > 10000) die("--drain-ms must be <= 10000");
   if (!(o.wait_s > 0 && o.wait_s <= 3600)) die("--wait-s must be >0..3600");
+  if (!(o.late_ms > 0 && o.late_ms <= 4000)) die("--late-ms must be >0..4000");
   return o;
 }
 
@@ -208,6 +215,33 @@ long long proc_ticks(const std::string& pid) {
     if (i == 12) st = std::atoll(field.c_str());
   }
   return ut + st;
+}
+
+// utime + stime + cutime + cstime of every process, by pid: the CPU of the whole host as the
+// scheduler measured it (the tick-sampled /proc/stat misses periodic work on this kind of VM).
+std::map<int, long long> all_proc_ticks() {
+  std::map<int, long long> out;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0') continue;
+    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
+    std::string s;
+    if (!std::getline(f, s)) continue;
+    auto r = s.rfind(')');
+    if (r == std::string::npos || r + 2 >= s.size()) continue;
+    std::istringstream in(s.substr(r + 2));
+    std::string field;
+    long long sum = 0;
+    for (int i = 0; i < 15 && in >> field; ++i) {
+      if (i >= 11) sum += std::atoll(field.c_str());  // utime stime cutime cstime
+    }
+    out[static_cast<int>(pid)] = sum;
+  }
+  closedir(d);
+  return out;
 }
 
 // Host-wide (busy, total) jiffies from the first line of /proc/stat.
@@ -474,12 +508,14 @@ int main(int argc, char** argv) {
   long long self0 = -1, self1 = -1;
   std::pair<long long, long long> host0{0, 0}, host1{0, 0};
   NetCounters net0, net1;
+  std::map<int, long long> procs0, procs1;
   bool in_window = false, window_done = false;
   std::int64_t win_t0 = 0, win_t1 = 0;
   auto sample = [&](std::vector<long long>& v, long long& self, std::pair<long long, long long>& h) {
     for (std::size_t i = 0; i < pid_str.size(); ++i) v[i] = proc_ticks(pid_str[i]);
     self = proc_ticks("self");
     h = host_ticks();
+    (&v == &cpu0 ? procs0 : procs1) = all_proc_ticks();
   };
 
   auto send_slot = [&](unsigned slot, std::int64_t due_ns) {
@@ -666,6 +702,10 @@ int main(int argc, char** argv) {
     return 100.0 * static_cast<double>(b - a) / static_cast<double>(hz) / win_s;
   };
   const std::uint64_t lost = measured_sent > measured_recv ? measured_sent - measured_recv : 0;
+  // Received, but later than a jitter buffer would wait.
+  const auto late_ns = static_cast<std::uint32_t>(o.late_ms * 1e6);
+  const std::uint64_t late = static_cast<std::uint64_t>(
+      lat.end() - std::upper_bound(lat.begin(), lat.end(), late_ns));
   const double loss_pct = measured_sent ? 100.0 * static_cast<double>(lost) / measured_sent : 100.0;
   unsigned worst_call = 0;
   std::uint32_t worst_lost = 0;
@@ -682,6 +722,12 @@ int main(int argc, char** argv) {
       worst_call = c;
     }
   }
+  long long procs_ticks = 0;
+  for (const auto& [pid, t1] : procs1) {
+    auto it = procs0.find(pid);
+    if (it != procs0.end() && t1 >= it->second) procs_ticks += t1 - it->second;
+  }
+  const double all_procs = win_s > 0 ? 100.0 * procs_ticks / hz / win_s : -1;
   const double host_busy =
       host1.second > host0.second
           ? 100.0 * static_cast<double>(host1.first - host0.first) / (host1.second - host0.second)
@@ -692,6 +738,7 @@ int main(int argc, char** argv) {
               "\"sent\":%" PRIu64 ",\"send_errors\":%" PRIu64 ",\"last_send_errno\":%d,"
               "\"measured_sent\":%" PRIu64 ",\"measured_send_errors\":%" PRIu64 ","
               "\"measured_received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"loss_pct\":%.4f,"
+              "\"late_ms\":%.1f,\"late\":%" PRIu64 ",\"late_pct\":%.4f,"
               "\"calls_with_loss\":%u,\"worst_call\":%u,\"worst_call_lost\":%u,"
               "\"received_total\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"stray\":%" PRIu64
               ",\"malformed\":%" PRIu64 ",\"no_kernel_stamp\":%" PRIu64
@@ -701,17 +748,20 @@ int main(int argc, char** argv) {
               "\"p999\":%.1f,\"max\":%.1f},"
               "\"kernel\":{\"udp_rcvbuf_errors\":%lld,\"udp_sndbuf_errors\":%lld,"
               "\"udp_no_ports\":%lld,\"softnet_dropped\":%lld},"
-              "\"gen_cpu_pct\":%.1f,\"host_busy_pct\":%.1f,\"host_cpus\":%ld,\"cpu_pct\":{",
+              "\"gen_cpu_pct\":%.1f,\"all_procs_cpu_pct\":%.1f,\"host_busy_pct\":%.1f,"
+              "\"host_cpus\":%ld,\"cpu_pct\":{",
               o.label.c_str(), o.direct ? "direct" : "relay", n_active, o.pps, o.payload, o.slots,
               win_s, o.kernel_stamp ? "kernel" : "user", sent, send_err, last_send_errno,
-              measured_sent, measured_send_err, measured_recv, lost, loss_pct, calls_with_loss,
+              measured_sent, measured_send_err, measured_recv, lost, loss_pct, o.late_ms, late,
+              measured_sent ? 100.0 * static_cast<double>(late) / measured_sent : 0.0,
+              calls_with_loss,
               worst_call, worst_lost, recv_total, dup, stray, bad, no_kstamp, neg_lat, ticks,
               late_ticks, static_cast<double>(max_tick_lag) / 1000.0, lat.size(),
               lat.empty() ? -1.0 : lat.front() / 1000.0, pct(lat, 0.50), pct(lat, 0.90),
               pct(lat, 0.99), pct(lat, 0.999), lat.empty() ? -1.0 : lat.back() / 1000.0,
               net1.rcvbuf_errors - net0.rcvbuf_errors, net1.sndbuf_errors - net0.sndbuf_errors,
               net1.no_ports - net0.no_ports, net1.softnet_dropped - net0.softnet_dropped,
-              cpu_pct(self0, self1), host_busy, sysconf(_SC_NPROCESSORS_ONLN));
+              cpu_pct(self0, self1), all_procs, host_busy, sysconf(_SC_NPROCESSORS_ONLN));
   for (std::size_t i = 0; i < pid_str.size(); ++i) {
     std::printf("%s\"%s\":%.1f", i ? "," : "", pid_str[i].c_str(), cpu_pct(cpu0[i], cpu1[i]));
   }
