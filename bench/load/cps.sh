@@ -57,28 +57,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# N consecutive ports free for UDP and TCP on 127.0.0.1, below the ephemeral range.
-free_ports() {
-  python3 - "$1" <<'EOF'
-import random, socket, sys
-n = int(sys.argv[1])
-def ok(p):
-    ss = []
-    try:
-        for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, k); ss.append(s); s.bind(("127.0.0.1", p))
-        return True
-    except OSError:
-        return False
-    finally:
-        for s in ss: s.close()
-for _ in range(300):
-    b = random.randrange(20000, 32000 - n)
-    if all(ok(p) for p in range(b, b + n)):
-        print(b); sys.exit(0)
-sys.exit(1)
-EOF
-}
+# free_ports N [LO HI]
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Waits (bounded) until UDP 127.0.0.1:$1 is bound by someone; reads /proc, never binds.
 wait_udp_bound() {

@@ -144,28 +144,8 @@ trap 'exit 130' INT TERM
 # Room for the sockets: b2buad and rtpengine hold 4 per call, the generator 2.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-# N consecutive ports free for UDP and TCP on 127.0.0.1, between $2 and $3.
-free_ports() {
-  python3 - "$1" "$2" "$3" <<'EOF'
-import random, socket, sys
-n, lo, hi = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-def ok(p):
-    ss = []
-    try:
-        for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, k); ss.append(s); s.bind(("127.0.0.1", p))
-        return True
-    except OSError:
-        return False
-    finally:
-        for s in ss: s.close()
-for _ in range(300):
-    b = random.randrange(lo, hi - n)
-    if all(ok(p) for p in range(b, b + n)):
-        print(b); sys.exit(0)
-sys.exit(1)
-EOF
-}
+# free_ports N [LO HI]
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 http_get() {  # $1 = path; prints the body or nothing
   python3 - "$API_PORT" "$1" <<'EOF' 2>/dev/null
