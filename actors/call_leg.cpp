@@ -111,6 +111,9 @@ caf::behavior call_leg_actor(caf::stateful_actor<CallLegState>* self, LegRole ro
                              OutboundInvite invite) {
   self->state.id = id;
   self->state.role = role;
+  // Linked: if the transport stops (shutdown) every leg still up stops with it, so its bridge ends
+  // and nothing waits forever. The transport ignores legs' exits (see transport.cpp).
+  self->link_to(transport);
   self->send(transport, attach_atom::value, id, caf::actor{self}, role == LegRole::a);
   if (role == LegRole::b) {
     SipAction a;

@@ -1,7 +1,7 @@
 // The call-leg actor: one per SIP leg. It turns the bridge's LegEvents into SIP actions on its own
 // side and reports what happens on that side back to the bridge.
 //
-// Start: (attach_atom, id, self, role == a) to the transport; a B leg then sends its INVITE.
+// Start: links to the transport (stops with it), (attach_atom, id, self, role == a) to it; a B leg then sends its INVITE.
 // In from the transport: (sip_atom, LegEvent) - forwarded to the bridge as (leg_atom, LegEvent);
 //   `terminated` makes the actor quit (nothing more can happen on the leg).
 // In from the bridge: (leg_atom, LegEvent) - a request to act on this side:

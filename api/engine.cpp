@@ -248,16 +248,18 @@ void Engine::stop() {
                    cfg_.drain_ms);
     }
   }
-  // 3. API, then actors, then SIP (NUA ends whatever is left), then the actor system.
+  // 3. API; then SIP: nua_shutdown ends whatever is left and its `terminated` events still reach
+  // the transport, so the calls' actors finish; then the actors (legs linked to the transport
+  // stop with it, whatever state they are in); then the actor system, which waits for them all.
   if (p.rest) {
     p.rest->stop();
     p.rest.reset();
   }
-  if (p.router) {
-    shutdown_actors();
-  }
   if (p.sip) {
     p.sip->stop();
+  }
+  if (p.router) {
+    shutdown_actors();
   }
   p.sys.reset();  // waits for every actor to finish
   if (p.media) {

@@ -22,6 +22,13 @@ constexpr std::size_t max_buffered = 16;
 
 caf::behavior transport_actor(caf::stateful_actor<TransportState>* self,
                               std::shared_ptr<SipPort> sip) {
+  // Leg actors link to the transport so that they stop with it; their own exits, normal or not,
+  // must not stop it (a DOWN message handles them below). Only an anonymous exit (shutdown) does.
+  self->set_exit_handler([self](const caf::exit_msg& em) {
+    if (!em.source || em.source == self->address()) {  // anon_send_exit names the receiver
+      self->quit(em.reason);
+    }
+  });
   self->set_down_handler([self, sip](const caf::down_msg& dm) {
     auto i = self->state.owned.find(dm.source);
     if (i == self->state.owned.end()) {

@@ -10,7 +10,8 @@
 //                                  true for A legs: if that leg is already gone, the actor is sent
 //                                  `terminated` at once.
 // Out: (incoming_atom, IncomingCall) to the router; (sip_atom, LegEvent) to leg actors.
-// Monitors every attached actor: when one dies while its leg is alive, the leg is released in SIP
+// Leg actors link to it: when it stops (an anonymous exit at shutdown), every leg still up stops
+// too; the legs' own exits are ignored. Monitors every attached actor: when one dies while its leg is alive, the leg is released in SIP
 // (BYE, CANCEL or 500) so nothing is left half open.
 #pragma once
 

@@ -4,6 +4,7 @@ SIGTERM with a live call, and the REST API contract."""
 import json
 import os
 import signal
+import time
 import socket
 import subprocess
 
@@ -113,6 +114,22 @@ class SigtermTest(harness.B2buaTestCase):
         self.assertSipp(uac, successful=1)  # got BYE, answered 200
         self.assertSipp(uas, successful=1)  # got BYE, answered 200
         self.check_idle = False  # the server is gone; its counters cannot be read any more
+
+    def test_sigterm_with_calls_outliving_the_drain_still_exits(self):
+        """drain_ms 0: the calls are still up when the actors stop; b2buad must not wait for
+        them forever (NUA ends them, and leg actors stop with the transport)."""
+        srv = self.start_b2bua(timers={"drain_ms": 0})
+        uas = self.uas(srv, "uas_answer")
+        uac = self.uac(srv, "uac_basic", callee=uas, calls=3, rate=50, hold_ms=20000).start(
+            wait_bound=False)
+        st = srv.wait_stats(lambda s: s["active_calls"] == 3, 10)
+        self.assertEqual(st["active_calls"], 3)
+        t0 = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait_exit(10), 0)
+        self.assertLess(time.monotonic() - t0, 10)
+        uac.kill()
+        self.check_idle = False
 
     def test_sigterm_when_idle_exits_0(self):
         srv = self.start_b2bua()

@@ -63,7 +63,13 @@ struct ActorFixture {
 
   ActorFixture() {
     auto r = rec;
-    transport = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
+    transport = sys.spawn([r](caf::event_based_actor* self) -> caf::behavior {
+      // Like the real transport: legs link to it, and their exits must not stop it.
+      self->set_exit_handler([self](const caf::exit_msg& em) {
+        if (!em.source || em.source == self->address()) {
+          self->quit(em.reason);
+        }
+      });
       return {[r](attach_atom, LegId leg, caf::actor owner, bool) { r->owners[leg] = owner; }};
     });
     registry = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {

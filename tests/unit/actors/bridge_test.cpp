@@ -211,7 +211,7 @@ TEST_CASE_FIXTURE(BridgeFixture, "a B leg that ends without a final response fai
 
 TEST_CASE_FIXTURE(BridgeFixture, "a crashed B leg actor ends the caller's answered leg with BYE") {
   answer_call();
-  caf::anon_send_exit(rec->owners.at(b_leg), caf::exit_reason::kill);
+  caf::anon_send_exit(rec->owners.at(b_leg), caf::exit_reason::unhandled_exception);
   sched.run();
   auto a = a_actions();
   REQUIRE(a.size() == 3);
