@@ -7,8 +7,16 @@
 
 namespace b2bua {
 
-void CallLegState::on_sip(const LegEvent& ev) {
+bool CallLegState::on_sip(const LegEvent& ev) {
   switch (ev.kind) {
+    case LegEventKind::ringing:
+    case LegEventKind::early_media:
+      if (ev.status == last_provisional && ev.sdp == last_provisional_sdp) {
+        return false;
+      }
+      last_provisional = ev.status;
+      last_provisional_sdp = ev.sdp;
+      break;
     case LegEventKind::answered:
       answered = true;
       final = true;
@@ -27,6 +35,7 @@ void CallLegState::on_sip(const LegEvent& ev) {
     default:
       break;
   }
+  return true;
 }
 
 std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
@@ -124,9 +133,10 @@ caf::behavior call_leg_actor(caf::stateful_actor<CallLegState>* self, LegRole ro
   }
   return {
       [self, bridge](sip_atom, LegEvent& ev) {
-        self->state.on_sip(ev);
         const bool last = ev.kind == LegEventKind::terminated;
-        self->send(bridge, leg_atom::value, std::move(ev));
+        if (self->state.on_sip(ev)) {
+          self->send(bridge, leg_atom::value, std::move(ev));
+        }
         if (last) {
           self->quit();
         }

@@ -34,9 +34,13 @@ struct CallLegState {
   bool final = false;     ///< a final response went out (A) or came in (B)
   bool ended = false;     ///< BYE sent or received, or terminated
   bool cancel_sent = false;  ///< B: CANCEL sent (a 2xx may still cross it and need a BYE)
+  int last_provisional = 0;         ///< status of the last 18x seen
+  std::string last_provisional_sdp; ///< its SDP
 
-  /// Notes an event from the SIP side.
-  void on_sip(const LegEvent& ev);
+  /// Notes an event from the SIP side. False for an event the bridge must not see: a provisional
+  /// response identical to the previous one (a UAS repeats 180 every minute, RFC 3261 13.3.1.1),
+  /// which would otherwise restart the bridge's no-answer timer forever.
+  bool on_sip(const LegEvent& ev);
   /// The SIP action that carries out a bridge request, if any is due in the current state.
   std::optional<SipAction> on_bridge(const LegEvent& cmd);
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <arpa/inet.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -50,9 +52,8 @@ struct Engine::Parts {
 namespace {
 
 bool numeric_ip(const std::string& s) {
-  return s.find_first_not_of("0123456789.") == std::string::npos ||
-         (s.find(':') != std::string::npos &&
-          s.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
 // The address b2buad puts into SDP: media.advertise, else sip.advertise, else the SIP listen

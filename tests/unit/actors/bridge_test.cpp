@@ -267,3 +267,30 @@ TEST_CASE("a leg ignores bridge requests that its SIP state no longer allows") {
   b3.on_sip(make_event(4, LegEventKind::failed, 486));
   CHECK_FALSE(b3.on_bridge(make_event(4, LegEventKind::cancelled)));
 }
+
+TEST_CASE_FIXTURE(BridgeFixture, "a callee repeating 180 does not keep the call ringing past the no-answer timeout") {
+  sip_event(b_leg, LegEventKind::ringing, 180, "Ringing");
+  for (int i = 0; i < 3; ++i) {  // RFC 3261 13.3.1.1: a UAS refreshes its provisional response
+    sched.advance_time(std::chrono::milliseconds(25000));
+    sched.run();
+    sip_event(b_leg, LegEventKind::ringing, 180, "Ringing");
+  }
+  // 75 s after the first 180 (past no_answer_ms = 60 s): the call was ended, not kept ringing.
+  auto b = b_actions();
+  REQUIRE(b.size() == 2);
+  CHECK(b[1].kind == SipActionKind::cancel);
+  CHECK(a_actions().back().status == 480);
+  CHECK(a_actions().size() == 2);  // one 180 relayed (the repeats were not), then the 480
+}
+
+TEST_CASE("a leg forwards a changed provisional response but not a repeat") {
+  CallLegState b;
+  b.role = LegRole::b;
+  CHECK(b.on_sip(make_event(1, LegEventKind::ringing, 180, "Ringing")));
+  CHECK_FALSE(b.on_sip(make_event(1, LegEventKind::ringing, 180, "Ringing")));
+  auto early = make_event(1, LegEventKind::early_media, 183, "Session Progress");
+  early.sdp = "v=0";
+  CHECK(b.on_sip(early));
+  CHECK_FALSE(b.on_sip(early));
+  CHECK(b.on_sip(make_event(1, LegEventKind::answered, 200, "OK")));
+}
