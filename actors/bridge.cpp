@@ -86,8 +86,28 @@ void maybe_finish(Self* self) {
   if (st.relay) {
     self->send(st.relay, rtp::release_atom::value);
   }
+  if (st.slot) {
+    st.slot->release();
+    st.slot = nullptr;
+  }
   self->quit();
 }
+
+// Tells the current attempt's breaker how it went (once per attempt).
+void report(Self* self, bool ok, std::uint32_t retry_after_s, std::string why) {
+  auto& st = self->state;
+  if (st.outcome_sent || !st.breaker) {
+    return;
+  }
+  st.outcome_sent = true;
+  self->send(st.breaker, outcome_atom::value, ok, retry_after_s, std::move(why));
+}
+
+// A final response worth trying another backend for (RFC 3261 16.7-style: the target, not the
+// request, is the problem).
+bool failover_status(int status) { return status == 408 || (status >= 500 && status < 600); }
+
+void try_next(Self* self);
 
 void on_a_event(Self* self, const LegEvent& ev) {
   auto& st = self->state;
@@ -186,9 +206,12 @@ void on_b_event(Self* self, const LegEvent& ev) {
   switch (ev.kind) {
     case LegEventKind::trying:
       b.state = "trying";
+      st.heard = true;
       break;
     case LegEventKind::ringing:
     case LegEventKind::early_media:
+      st.heard = true;
+      report(self, true, 0, "call answered " + std::to_string(ev.status));
       b.state = ev.kind == LegEventKind::ringing ? "ringing" : "early";
       b.last_status = ev.status;
       if (!st.a_final && !st.ending) {
@@ -207,11 +230,35 @@ void on_b_event(Self* self, const LegEvent& ev) {
       }
       break;
     case LegEventKind::answered:
+      st.heard = true;
+      report(self, true, 0, "call answered " + std::to_string(ev.status));
       on_b_answered(self, ev);
       break;
     case LegEventKind::failed:
       b.state = "failed";
       b.last_status = ev.status;
+      st.heard = true;
+      if (failover_status(ev.status)) {
+        report(self, false, ev.retry_after,
+               "call failed " + std::to_string(ev.status) +
+                   (ev.warning.empty() ? std::string() : " (" + ev.warning + ")"));
+      } else {
+        report(self, true, 0, "call answered " + std::to_string(ev.status));
+      }
+      if (failover_status(ev.status) && !st.a_final && !st.a_done && !st.ending) {
+        st.last_error = ev;
+        if (ev.warning.empty()) {
+          st.last_real_error = ev;  // the backend's own answer: relayed if no other one answers
+        }
+        spdlog::info("call={} leg=b backend {} failed with {}: trying the next one", st.info.id,
+                     st.info.backend, ev.status);
+        try_next(self);
+        break;
+      }
+      if (st.slot) {  // the backend answered: its call slot is free again
+        st.slot->release();
+        st.slot = nullptr;
+      }
       if (!st.a_final && !st.a_done) {
         st.a_final = true;
         st.info.final_status = ev.status;
@@ -266,12 +313,122 @@ void hang_up(Self* self, const std::string& why) {
   fail_caller(self, 503, "Service Unavailable", "b2bua.call.hangup");
 }
 
-void start_b_leg(Self* self) {
+// Starts a B leg to `at` (its admission and call slot already granted).
+void launch(Self* self, const Attempt& at) {
   auto& st = self->state;
+  const auto& cfg = st.cfg;
+  st.b_id = st.sip->new_leg_id();
+  st.heard = false;
+  st.outcome_sent = false;
+  st.tried = true;
+  OutboundInvite inv = st.pending;
+  inv.request_uri = at.target;
+  // The To header keeps the called user of the caller's To, at the target's host (topology
+  // hiding); `to_uri` holds that user until here.
+  inv.to_uri = with_user(at.target, inv.to_uri);
+  inv.call_id = st.sip->new_call_id();
+  auto& info = st.info;
+  info.target = at.target;
+  info.backend = at.backend.uri;
+  ++info.attempts;
+  auto& b = info.legs[1];
+  b = LegInfo{};
+  b.id = st.b_id;
+  b.role = "b";
+  b.state = "calling";
+  b.call_id = inv.call_id;
+  b.remote = at.target;
+  b.created_ms = now_ms();
+  if (st.media) {
+    st.media->describe(leg_info(st, true), b);
+  }
   caf::actor me{self};
-  st.b = self->spawn(call_leg_actor, LegRole::b, st.b_id, me, st.transport, st.sip,
-                     std::move(st.pending));
+  st.b = self->spawn(call_leg_actor, LegRole::b, st.b_id, me, st.transport, st.sip, std::move(inv));
   self->monitor(st.b);
+  self->delayed_send(self, std::chrono::milliseconds(cfg.failover_timeout_ms), timeout_atom::value,
+                     st.b_id);
+  publish(self);
+}
+
+// No attempt left: the caller gets the last error a backend sent, else 503.
+void all_failed(Self* self) {
+  auto& st = self->state;
+  const auto& cfg = st.cfg;
+  st.b_done = true;
+  st.b = nullptr;
+  end_call(self, "failed");
+  if (st.info.attempts == 1 && st.last_error) {
+    const LegEvent& e = *st.last_error;
+    fail_caller(self, e.status, e.reason, e.warning, e.retry_after);
+  } else if (st.last_real_error) {
+    const LegEvent& e = *st.last_real_error;
+    fail_caller(self, e.status, e.reason, "b2bua.backend.all_failed", e.retry_after);
+  } else if (st.tried) {
+    spdlog::info("call={} every backend failed", st.info.id);
+    fail_caller(self, 503, "Service Unavailable", "b2bua.backend.all_failed", cfg.retry_after_s);
+  } else {
+    spdlog::info("call={} no backend available (breakers open or at max_calls)", st.info.id);
+    fail_caller(self, 503, "Service Unavailable", "b2bua.backend.all_down", cfg.retry_after_s);
+  }
+  maybe_finish(self);
+}
+
+// The caller gave up while no B leg was running: nothing more to start.
+bool caller_gone(Self* self) {
+  auto& st = self->state;
+  if (!(st.a_final || st.a_done || st.ending)) {
+    return false;
+  }
+  st.b_done = true;
+  st.b = nullptr;
+  maybe_finish(self);
+  return true;
+}
+
+// Moves to the next attempt: asks its breaker, takes a call slot, starts the B leg.
+void try_next(Self* self) {
+  auto& st = self->state;
+  const auto& cfg = st.cfg;
+  if (st.slot) {
+    st.slot->release();
+    st.slot = nullptr;
+  }
+  st.b = nullptr;  // the previous leg (if any) ends by itself; its events are ignored from now on
+  st.b_id = 0;
+  st.breaker = nullptr;
+  if (caller_gone(self)) {
+    return;
+  }
+  while (st.next_attempt < st.attempts.size()) {
+    Attempt at = st.attempts[st.next_attempt++];
+    if (at.backend.status && !at.backend.status->try_acquire()) {
+      spdlog::debug("call={} backend {} at max_calls: skipped", st.info.id, at.backend.uri);
+      continue;
+    }
+    st.slot = at.backend.status;  // released by the next try_next or when the bridge ends
+    if (!at.backend.breaker) {
+      launch(self, at);
+      return;
+    }
+    auto admitted = [self, at](bool ok) {
+      auto& st = self->state;
+      if (!ok) {
+        spdlog::debug("call={} backend {} refused by its breaker", st.info.id, at.backend.uri);
+        try_next(self);
+        return;
+      }
+      st.breaker = at.backend.breaker;
+      if (!caller_gone(self)) {
+        launch(self, at);
+      }
+    };
+    self->request(at.backend.breaker, std::chrono::milliseconds(cfg.admission_timeout_ms),
+                  admit_atom::value)
+        .then([admitted](bool ok) { admitted(ok); },
+              [admitted](caf::error&) { admitted(true); });  // no answer in time: closed
+    return;
+  }
+  all_failed(self);
 }
 
 // Relay mode: read the offer, get ports from a relay actor, then start the B leg with the
@@ -321,8 +478,7 @@ void start_with_relay(Self* self, const BridgeConfig& cfg) {
             }
             st.pending.sdp = std::move(*offer);
             st.media->describe(leg_info(st, true), leg_info(st, false));
-            start_b_leg(self);
-            publish(self);
+            try_next(self);
           },
           [self, refuse, retry_after](caf::error& err) {
             auto& st = self->state;
@@ -383,32 +539,53 @@ void on_rtp_timeout(Self* self) {
   }
 }
 
+// No response at all from the current target in failover_timeout_ms: give it up, try the next.
+void on_failover_timeout(Self* self, LegId leg) {
+  auto& st = self->state;
+  if (leg != st.b_id || st.heard || st.answered || st.a_final || st.a_done || st.ending) {
+    return;
+  }
+  spdlog::info("call={} leg=b backend {} silent for {} ms: trying the next one", st.info.id,
+               st.info.backend, st.cfg.failover_timeout_ms);
+  report(self, false, 0, "no response within " + std::to_string(st.cfg.failover_timeout_ms) + " ms");
+  leg_info(st, false).state = "failed";
+  leg_info(st, false).last_status = 408;
+  LegEvent timeout = make_event(leg, LegEventKind::failed, 408, "Request Timeout");
+  timeout.warning = "b2bua.target.timeout";
+  st.last_error = timeout;
+  SipAction abandon;
+  abandon.leg = leg;
+  abandon.kind = SipActionKind::abandon;
+  st.sip->execute(std::move(abandon));
+  try_next(self);
+}
+
 }  // namespace
 
-caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, std::string target,
-                           BridgeConfig cfg, caf::actor transport, caf::actor registry,
-                           std::shared_ptr<SipPort> sip) {
+caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
+                           std::vector<Attempt> attempts, BridgeConfig cfg, caf::actor transport,
+                           caf::actor registry, std::shared_ptr<SipPort> sip) {
   auto& st = self->state;
+  st.cfg = cfg;
   st.registry = std::move(registry);
   st.a_id = call.leg;
-  st.b_id = sip->new_leg_id();
+  st.attempts = std::move(attempts);
 
+  // The template of every attempt's INVITE; `launch` fills in the target and a fresh Call-ID.
   OutboundInvite inv;
-  inv.request_uri = target;
-  // The To header keeps the called user of the caller's To, at the target's host (topology hiding).
-  inv.to_uri = with_user(target, call.to_user);
+  inv.to_uri = call.to_user;  // the called user, put at each target's host by `launch`
   inv.to_display = call.to_display;
   inv.from_user = call.from_user;
   inv.from_display = call.from_display;
-  inv.call_id = sip->new_call_id();
   inv.max_forwards = call.max_forwards - 1;
   inv.sdp = call.sdp;
+  inv.headers = apply_header_policy(route.headers, call.headers);
 
   auto& info = st.info;
   info.id = call.leg;
   info.from = call.from_uri;
   info.to = call.to_uri;
-  info.target = target;
+  info.target = st.attempts.empty() ? std::string() : st.attempts.front().target;
   info.route = route.route_name;
   info.state = "calling";
   info.start_ms = call.received_ms;
@@ -421,12 +598,9 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
   a.remote = call.source;
   a.created_ms = call.received_ms;
   auto& b = info.legs[1];
-  b.id = st.b_id;
   b.role = "b";
   b.state = "calling";
-  b.call_id = inv.call_id;
-  b.remote = target;
-  b.created_ms = now_ms();
+  b.remote = info.target;
 
   info.media_mode = "bypass";
   st.transport = std::move(transport);
@@ -441,7 +615,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
   if (mode == "relay" && cfg.relay_engine && !st.pending.sdp.empty()) {
     start_with_relay(self, cfg);
   } else {
-    start_b_leg(self);  // bypass, or an INVITE without SDP: nothing to anchor
+    try_next(self);  // bypass, or an INVITE without SDP: nothing to anchor
   }
   publish(self);
 
@@ -467,6 +641,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route, s
       [self](hangup_atom, const std::string& why) { hang_up(self, why); },
       [self](rtp::counters_atom, const rtp::RelayStats& s) { on_counters(self, s); },
       [self](rtp::rtp_timeout_atom, rtp::RelayId) { on_rtp_timeout(self); },
+      [self](timeout_atom, LegId leg) { on_failover_timeout(self, leg); },
       // The no-answer timer is a receive timeout: it restarts with every event, so it runs from the
       // last provisional response, and CAF cancels it when the bridge quits (a delayed_send would
       // keep the finished bridge alive until it fired).

@@ -2,14 +2,24 @@
 // decides how the call ends.
 //
 // Start: spawns and monitors the A-leg actor (the caller's leg, already in SIP) and the B-leg actor
-//   (which sends the INVITE to the target); publishes the call to the registry.
+//   (which sends the INVITE to the first attempt's target); publishes the call to the registry.
+// Attempts (failover): before each B leg the bridge asks the backend's breaker (admit_atom,
+//   `admission_timeout_ms`; no answer counts as yes) and takes one of its `max_calls` slots; a
+//   refused or full backend is skipped. A B leg that fails with 408 or 5xx, or gives no response
+//   at all within `failover_timeout_ms` (then abandoned), is followed by the next attempt while the
+//   caller hears nothing but 100 Trying. Each attempt's result goes to its breaker
+//   (outcome_atom). No attempt left: with a single B leg tried, its failure as it is (e.g. 408
+//   `b2bua.target.timeout`); after several, the last error a backend itself sent with Warning
+//   `b2bua.backend.all_failed` (503 when none sent one); none tried (breakers open, backends at
+//   max_calls): 503 `b2bua.backend.all_down` with Retry-After.
 // In: (leg_atom, LegEvent) from its legs:
 //   B ringing/early_media/answered/failed -> the same to A (18x, 183, 200, the callee's error);
 //   A cancelled -> B cancelled (CANCEL); either side's bye -> bye to the other (BYE);
 //   a 200 from B after the caller gave up (CANCEL crossing 200, no-answer timeout) -> BYE to B;
 //   a leg terminated while the other is still up -> the other is ended too.
-// Timer: no event for `no_answer_ms` (a receive timeout, so counted from the last provisional
-//   response) before the answer -> CANCEL to B and 480 to A.
+// Timer: no message for `no_answer_ms` (a receive timeout, so counted from the last provisional
+//   response, or from the failover timer's message when that came later: at most
+//   failover_timeout_ms late) before the answer -> CANCEL to B and 480 to A.
 // Media (relay mode): spawns a relay actor, requests its ports before the B leg starts (503
 //   `b2bua.media.ports_exhausted` when the pool is empty; 488 `b2bua.sdp.unparseable` for an
 //   offer it cannot read), rewrites every SDP that crosses, tells the relay each peer's address
@@ -31,6 +41,7 @@
 
 #include <optional>
 
+#include "actors/backend_group.hpp"
 #include "actors/media_session.hpp"
 #include "actors/protocol/call_types.hpp"
 #include "actors/protocol/leg_event.hpp"
@@ -48,9 +59,18 @@ struct BridgeConfig {
   std::shared_ptr<rtp::RelayControl> relay_engine;
   std::string media_address = "127.0.0.1";  ///< c= and o= address in the SDP b2buad sends
   std::uint32_t rtp_timeout_s = 60;         ///< 0 = off
+  std::uint32_t failover_timeout_ms = 2000;  ///< no response at all from a target: try the next
+  std::uint32_t admission_timeout_ms = 50;   ///< a breaker slower than this counts as closed
+};
+
+/// One place a call may go: the final Request-URI and the backend (with its breaker) behind it.
+struct Attempt {
+  std::string target;
+  BackendRef backend;
 };
 
 struct BridgeState {
+  BridgeConfig cfg;
   CallInfo info;
   caf::actor a;
   caf::actor b;
@@ -66,16 +86,27 @@ struct BridgeState {
   std::optional<MediaSession> media;
   caf::actor relay;
   std::string route_media;     ///< the route's media mode ("" = config default)
-  OutboundInvite pending;      ///< the B leg's INVITE, kept while the relay allocates
+  OutboundInvite pending;      ///< the B legs' INVITE (each attempt sends a copy)
+  // Failover
+  std::vector<Attempt> attempts;
+  std::size_t next_attempt = 0;
+  std::shared_ptr<BackendStatus> slot;  ///< the current attempt's backend (holds a call slot)
+  caf::actor breaker;                   ///< the current attempt's breaker (may be null)
+  bool heard = false;                   ///< the current B leg got any response
+  bool outcome_sent = false;            ///< the current attempt's result went to its breaker
+  bool tried = false;                   ///< at least one B leg was started
+  std::optional<LegEvent> last_error;   ///< the last failure of an attempt (local ones too)
+  std::optional<LegEvent> last_real_error;  ///< the last final error a backend itself sent
   caf::actor transport;
   std::shared_ptr<SipPort> sip;
 
   static inline const char* name = "b2bua.bridge";
 };
 
-/// `call` is the routed call; `target` the final Request-URI for the B leg. `registry` may be null.
+/// `call` is the routed call; `attempts` where its B leg may go, in order (at least one).
+/// `registry` may be null.
 caf::behavior bridge_actor(caf::stateful_actor<BridgeState>* self, IncomingCall call,
-                           RouteDecision route, std::string target, BridgeConfig cfg,
+                           RouteDecision route, std::vector<Attempt> attempts, BridgeConfig cfg,
                            caf::actor transport, caf::actor registry,
                            std::shared_ptr<SipPort> sip);
 

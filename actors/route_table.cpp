@@ -1,6 +1,7 @@
 // RouteTable: wildcard matching of calls against the configured rules, and the static table policy.
 #include "actors/route_table.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <string_view>
@@ -90,10 +91,30 @@ bool field_matches(const std::string& pattern, const std::string& uri, const std
   if (pattern.empty()) {
     return true;
   }
-  if (has_uri_scheme(pattern)) {
-    return wildcard_match(pattern, strip_uri_params(uri));
+  if (pattern.front() == '~' || has_uri_scheme(pattern)) {
+    return pattern_matches(pattern, strip_uri_params(uri));
   }
   return wildcard_match(pattern, user);
+}
+
+bool equals_nocase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && starts_with_nocase(a, b);
+}
+
+bool headers_match(const std::vector<HeaderField>& wanted, const std::vector<HeaderField>& have) {
+  for (const auto& w : wanted) {
+    bool found = false;
+    for (const auto& h : have) {
+      if (equals_nocase(h.name, w.name) && pattern_matches(w.value, h.value)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -135,44 +156,132 @@ std::string strip_uri_params(std::string_view uri) {
   return std::string{trim(spec.substr(0, cut))};
 }
 
-bool rule_matches(const RouteRule& rule, const IncomingCall& call) {
+bool rule_matches(const RouteRule& rule, const IncomingCall& call,
+                  std::chrono::system_clock::time_point now) {
   return field_matches(rule.match_from, call.from_uri, call.from_user) &&
          field_matches(rule.match_to, call.to_uri, call.to_user) &&
          field_matches(rule.match_ruri, call.request_uri, call.ruri_user) &&
-         (rule.match_source.empty() || wildcard_match(rule.match_source, call.source));
+         pattern_matches(rule.match_source, call.source) &&
+         headers_match(rule.match_headers, call.headers) &&
+         (!rule.when || in_window(*rule.when, now));
 }
 
-RouteDecision decide(const std::vector<RouteRule>& rules, const IncomingCall& call) {
+std::vector<RouteRule> sort_rules(std::vector<RouteRule> rules) {
+  std::stable_sort(rules.begin(), rules.end(), [](const RouteRule& a, const RouteRule& b) {
+    if (a.is_default != b.is_default) {
+      return !a.is_default;
+    }
+    return a.priority > b.priority;
+  });
+  return rules;
+}
+
+RouteDecision decision_of(const RouteRule& rule) {
+  if (rule.action == "reject") {
+    auto d = RouteDecision::reject(rule.reject_status, rule.reject_reason, "b2bua.route.rejected");
+    d.route_name = rule.name;
+    return d;
+  }
+  if (rule.action == "redirect" && !rule.contact.empty()) {
+    return RouteDecision::redirect(rule.contact, rule.name);
+  }
+  // A config that passed parse_config never gets here without a destination or with another
+  // action; a rule list built by code might, and that is our fault, not the caller's.
+  const bool routes = rule.action == "route" || rule.action == "queue";
+  if (!routes || (rule.targets.empty() && rule.group.empty())) {
+    return RouteDecision::reject(500, "Server Internal Error", "b2bua.route.bad_rule");
+  }
+  auto d = rule.group.empty() ? RouteDecision::route_to(rule.targets.front(), rule.name)
+                              : RouteDecision::route_to_group(rule.group, rule.name);
+  if (rule.action == "queue") {
+    d.kind = RouteDecision::Kind::queue;
+  }
+  d.targets = rule.targets;
+  d.media = rule.media;
+  d.queue_priority = rule.queue_priority;
+  d.queue_timeout_ms = rule.queue_timeout_ms;
+  d.headers = rule.headers;
+  return d;
+}
+
+RouteDecision decide(const std::vector<RouteRule>& rules, const IncomingCall& call,
+                     std::chrono::system_clock::time_point now) {
   if (rules.empty()) {
     return RouteDecision::route_to(call.request_uri, "pass-through");
   }
   for (const auto& rule : rules) {
-    if (!rule_matches(rule, call)) {
-      continue;
+    if (rule_matches(rule, call, now)) {
+      return decision_of(rule);
     }
-    if (rule.action == "reject") {
-      return RouteDecision::reject(rule.reject_status, rule.reject_reason, "b2bua.route.rejected");
-    }
-    // A config that passed parse_config never gets here without a target or with another
-    // action; a rule list built by code might, and that is our fault, not the caller's.
-    if (rule.action != "route" || rule.targets.empty()) {
-      return RouteDecision::reject(500, "Server Internal Error", "b2bua.route.bad_rule");
-    }
-    auto d = RouteDecision::route_to(rule.targets.front(), rule.name);
-    d.media = rule.media;
-    return d;
   }
   return RouteDecision::reject(404, "Not Found", "b2bua.route.no_match");
 }
 
+std::vector<HeaderField> apply_header_policy(const HeaderPolicy& policy,
+                                             const std::vector<HeaderField>& caller) {
+  auto lower = [](std::string_view s) {
+    std::string out{s};
+    for (auto& c : out) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  auto named = [&lower](const std::vector<std::string>& patterns, const std::string& name) {
+    const std::string n = lower(name);
+    for (const auto& p : patterns) {
+      if (wildcard_match(lower(p), n)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<HeaderField> out;
+  for (const auto& h : caller) {
+    if (named(policy.copy, h.name) && !named(policy.remove, h.name)) {
+      out.push_back(h);
+    }
+  }
+  for (const auto& h : policy.add) {
+    out.push_back(h);
+  }
+  return out;
+}
+
 RoutePolicy make_table_policy(std::vector<RouteRule> rules) {
   // Shared and immutable: copies of the policy (std::function copies) do not copy the table.
-  auto table = std::make_shared<const std::vector<RouteRule>>(std::move(rules));
+  auto table = std::make_shared<const std::vector<RouteRule>>(sort_rules(std::move(rules)));
   return [table](const IncomingCall& call, RouteReply reply) {
     if (reply) {
       reply(decide(*table, call));
     }
   };
+}
+
+void RuleSet::replace(std::vector<RouteRule> rules) {
+  auto sorted = std::make_shared<const std::vector<RouteRule>>(sort_rules(std::move(rules)));
+  std::lock_guard<std::mutex> lock(mu_);
+  rules_ = std::move(sorted);
+}
+
+std::shared_ptr<const std::vector<RouteRule>> RuleSet::current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rules_;
+}
+
+RoutePolicy RuleSet::policy() {
+  auto self = self_.lock();
+  return [self](const IncomingCall& call, RouteReply reply) {
+    if (reply) {
+      auto rules = self->current();
+      reply(decide(*rules, call));
+    }
+  };
+}
+
+std::shared_ptr<RuleSet> make_rule_set(std::vector<RouteRule> rules) {
+  auto set = std::make_shared<RuleSet>(std::move(rules));
+  set->self_ = set;
+  return set;
 }
 
 std::string apply_target(std::string_view target, std::string_view ruri_user) {

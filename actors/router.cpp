@@ -62,8 +62,182 @@ bool targets_self(const std::string& target, const std::vector<std::string>& own
   return false;
 }
 
+bool has_room(const std::vector<Attempt>& attempts) {
+  for (const auto& at : attempts) {
+    const auto& st = at.backend.status;
+    if (!st) {
+      return true;
+    }
+    const auto mode = st->current();
+    if (mode == BreakerMode::open || mode == BreakerMode::disabled) {
+      continue;
+    }
+    if (st->max_calls == 0 || st->active_calls.load() < st->max_calls) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// The backends a routed call may go to, in order; sets `looped` when a target was b2buad itself.
+std::vector<Attempt> resolve(const RouteDecision& d, const IncomingCall& call,
+                             const RouterConfig& cfg, BackendDirectory* backends, bool& looped,
+                             bool& unknown_group) {
+  std::vector<BackendRef> refs;
+  if (!d.group.empty()) {
+    auto g = backends ? backends->group(d.group) : nullptr;
+    if (!g) {
+      unknown_group = true;
+      return {};
+    }
+    refs = pick_order(*g, call);
+  } else {
+    std::vector<std::string> uris = d.targets.empty() ? std::vector<std::string>{d.target}
+                                                      : d.targets;
+    // Pass-through goes wherever each caller says: no breaker per Request-URI.
+    const bool track = backends && d.route_name != "pass-through";
+    for (auto& uri : uris) {
+      if (track) {
+        refs.push_back(backends->literal(uri));
+      } else {
+        BackendRef r;
+        r.uri = std::move(uri);
+        refs.push_back(std::move(r));
+      }
+    }
+  }
+  std::vector<Attempt> out;
+  for (auto& ref : refs) {
+    std::string target = apply_target(ref.uri, call.ruri_user);
+    if (targets_self(target, cfg.own_addresses)) {
+      looped = true;
+      continue;
+    }
+    out.push_back(Attempt{std::move(target), std::move(ref)});
+  }
+  return out;
+}
+
+void start_bridge(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDecision d,
+                  std::vector<Attempt> attempts, const caf::actor& transport,
+                  const caf::actor& registry, const std::shared_ptr<SipPort>& sip) {
+  auto bridge = self->spawn(bridge_actor, std::move(call), std::move(d), std::move(attempts),
+                            cfg.bridge, transport, registry, sip);
+  self->monitor(bridge);
+}
+
+// Serves queued calls while a backend has room: highest priority first, then arrival order.
+void serve_queue(Self* self, const RouterConfig& cfg, const caf::actor& transport,
+                 const caf::actor& registry, const std::shared_ptr<SipPort>& sip) {
+  auto& q = self->state.queue;
+  for (;;) {
+    auto best = q.end();
+    for (auto i = q.begin(); i != q.end(); ++i) {
+      if (!has_room(i->attempts)) {
+        continue;
+      }
+      if (best == q.end() || i->decision.queue_priority > best->decision.queue_priority ||
+          (i->decision.queue_priority == best->decision.queue_priority && i->seq < best->seq)) {
+        best = i;
+      }
+    }
+    if (best == q.end()) {
+      return;
+    }
+    QueuedCall qc = std::move(*best);
+    q.erase(best);
+    spdlog::debug("call={} leaves the queue", qc.call.leg);
+    start_bridge(self, cfg, std::move(qc.call), std::move(qc.decision), std::move(qc.attempts),
+                 transport, registry, sip);
+  }
+}
+
+void enqueue(Self* self, const RouterConfig& cfg, SipPort& sip, IncomingCall call, RouteDecision d,
+             std::vector<Attempt> attempts) {
+  auto& st = self->state;
+  const LegId leg = call.leg;
+  if (st.queue.size() >= cfg.queue_max) {
+    answer(sip, leg, 503, "Service Unavailable", "b2bua.queue.full", cfg.retry_after_s);
+    return;
+  }
+  spdlog::info("call={} queued (priority {}, {} waiting)", leg, d.queue_priority, st.queue.size());
+  answer(sip, leg, 182, "Queued", "");
+  self->delayed_send(self, std::chrono::milliseconds(d.queue_timeout_ms), queued_atom::value, leg);
+  st.queue.push_back(QueuedCall{std::move(call), std::move(d), std::move(attempts), ++st.queue_seq});
+  if (!st.queue_ticking) {
+    st.queue_ticking = true;
+    self->delayed_send(self, std::chrono::milliseconds(500), queued_atom::value);
+  }
+}
+
+bool drop_waiting(Self* self, LegId leg) {
+  auto& st = self->state;
+  bool found = st.pending.erase(leg) > 0;
+  for (auto i = st.queue.begin(); i != st.queue.end(); ++i) {
+    if (i->call.leg == leg) {
+      st.queue.erase(i);
+      return true;
+    }
+  }
+  return found;
+}
+
+void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDecision d,
+                 const caf::actor& transport, const caf::actor& registry,
+                 const std::shared_ptr<SipPort>& sip, BackendDirectory* backends) {
+  const LegId leg = call.leg;
+  using Kind = RouteDecision::Kind;
+  if (d.kind == Kind::reject) {
+    spdlog::debug("call={} rejected: {} {}", leg, d.status, d.warning);
+    answer(*sip, leg, d.status, d.reason, d.warning);
+    return;
+  }
+  if (d.kind == Kind::redirect) {
+    SipAction a;
+    a.leg = leg;
+    a.kind = SipActionKind::redirect;
+    a.status = d.status >= 300 && d.status < 400 ? d.status : 302;
+    a.reason = d.reason.empty() ? "Moved Temporarily" : d.reason;
+    a.contact = d.contact;
+    sip->execute(std::move(a));
+    return;
+  }
+  bool looped = false;
+  bool unknown_group = false;
+  auto attempts = resolve(d, call, cfg, backends, looped, unknown_group);
+  if (unknown_group) {
+    spdlog::error("call={} route {} names unknown backend group {}", leg, d.route_name, d.group);
+    answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.unknown_group");
+    return;
+  }
+  if (attempts.empty()) {
+    if (looped) {
+      spdlog::warn("call={} route target is b2buad itself: refused as a loop", leg);
+      answer(*sip, leg, 482, "Loop Detected", "b2bua.sip.loop");
+    } else {
+      answer(*sip, leg, 503, "Service Unavailable", "b2bua.backend.all_down", cfg.retry_after_s);
+    }
+    return;
+  }
+  if (d.kind == Kind::queue && (!self->state.queue.empty() || !has_room(attempts))) {
+    enqueue(self, cfg, *sip, std::move(call), std::move(d), std::move(attempts));
+    serve_queue(self, cfg, transport, registry, sip);  // room may be there for an earlier call
+    return;
+  }
+  start_bridge(self, cfg, std::move(call), std::move(d), std::move(attempts), transport, registry,
+               sip);
+}
+
+}  // namespace
+
 caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf::actor transport,
-                           caf::actor registry, std::shared_ptr<SipPort> sip) {
+                           caf::actor registry, std::shared_ptr<SipPort> sip,
+                           std::shared_ptr<BackendDirectory> backends) {
+  self->set_down_handler([=](const caf::down_msg&) {
+    serve_queue(self, cfg, transport, registry, sip);  // a bridge ended: a backend may have room
+  });
   return {
       [=](incoming_atom, IncomingCall& call) {
         LegId leg = call.leg;
@@ -92,7 +266,7 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
       [=](route_atom, LegId leg, RouteDecision& d) {
         auto i = self->state.pending.find(leg);
         if (i == self->state.pending.end()) {
-          return;  // decided too late: the caller already got 500
+          return;  // decided too late (the caller already got 500) or the caller left
         }
         IncomingCall call = std::move(i->second);
         self->state.pending.erase(i);
@@ -100,19 +274,8 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
           answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
           return;
         }
-        if (d.kind == RouteDecision::Kind::reject) {
-          spdlog::debug("call={} rejected: {} {}", leg, d.status, d.warning);
-          answer(*sip, leg, d.status, d.reason, d.warning);
-          return;
-        }
-        std::string target = apply_target(d.target, call.ruri_user);
-        if (targets_self(target, cfg.own_addresses)) {
-          spdlog::warn("call={} route target {} is b2buad itself: refused as a loop", leg, target);
-          answer(*sip, leg, 482, "Loop Detected", "b2bua.sip.loop");
-          return;
-        }
-        self->spawn(bridge_actor, std::move(call), std::move(d), std::move(target), cfg.bridge,
-                    transport, registry, sip);
+        on_decision(self, cfg, std::move(call), std::move(d), transport, registry, sip,
+                    backends.get());
       },
       [=](timeout_atom, LegId leg) {
         if (self->state.pending.erase(leg) > 0) {
@@ -120,12 +283,42 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
           answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.timeout");
         }
       },
+      [=](queued_atom, LegId leg) {
+        auto& q = self->state.queue;
+        for (auto i = q.begin(); i != q.end(); ++i) {
+          if (i->call.leg == leg) {
+            q.erase(i);
+            spdlog::info("call={} waited its queue timeout: 503", leg);
+            answer(*sip, leg, 503, "Service Unavailable", "b2bua.queue.timeout",
+                   cfg.retry_after_s);
+            return;
+          }
+        }
+      },
+      [=](queued_atom) {
+        serve_queue(self, cfg, transport, registry, sip);
+        self->state.queue_ticking = !self->state.queue.empty();
+        if (self->state.queue_ticking) {
+          self->delayed_send(self, std::chrono::milliseconds(500), queued_atom::value);
+        }
+      },
+      [=](sip_atom, const LegEvent& ev) {
+        if (drop_waiting(self, ev.leg)) {
+          spdlog::debug("call={} caller left while waiting ({})", ev.leg, to_string(ev.kind));
+        }
+      },
       [=](drain_atom) {
-        self->state.draining = true;
-        for (auto& [leg, call] : self->state.pending) {
+        auto& st = self->state;
+        st.draining = true;
+        for (auto& [leg, call] : st.pending) {
           answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
         }
-        self->state.pending.clear();
+        st.pending.clear();
+        for (auto& qc : st.queue) {
+          answer(*sip, qc.call.leg, 503, "Service Unavailable", "b2bua.draining",
+                 cfg.retry_after_s);
+        }
+        st.queue.clear();
       },
   };
 }

@@ -6,8 +6,17 @@
 //   `route_timeout_ms` -> 500 to the caller (`b2bua.route.timeout`).
 // In: (timeout_atom, LegId) the routing deadline of one call.
 // In: (drain_atom) from now on every new call is refused with 503 (`b2bua.draining`).
-// Out: responses to callers through SipPort (404 no route, 482 loop to ourselves, 500 policy error,
-//   configured rejects); spawns bridge actors (not linked: a bridge's failure ends only its call).
+// In: (sip_atom, LegEvent) from the transport for a caller leg no bridge owns yet: a CANCEL (or
+//   the leg's end) while the call waits for its decision or in the queue drops it there.
+// In: (queued_atom, LegId) the queue timeout of one call -> 503 `b2bua.queue.timeout`;
+//   (queued_atom) a periodic look at the queue while it is not empty (backends recover by time).
+// Decisions: reject -> the status; redirect -> 3xx with Contact; route -> the group's backends in
+//   load-balancing order (or the target list) become the bridge's attempts, minus targets that are
+//   b2buad itself (482 when nothing else is left); queue -> like route when a backend has room,
+//   else 182 Queued and the call waits, highest priority first, until a bridge ends and a
+//   backend has room (max_calls, breaker not open), or its queue timeout (503).
+// Out: responses to callers through SipPort; spawns bridge actors (not linked: a bridge's failure
+//   ends only its call) and monitors them to serve the queue.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +29,7 @@
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/backend_group.hpp"
 #include "actors/bridge.hpp"
 #include "actors/route_table.hpp"
 
@@ -31,10 +41,22 @@ struct RouterConfig {
   BridgeConfig bridge;
   /// b2buad's own SIP addresses as "host:port"; a target equal to one of them is a loop (482).
   std::vector<std::string> own_addresses;
+  std::size_t queue_max = 1000;  ///< queued calls beyond this get 503 `b2bua.queue.full`
+};
+
+/// A call waiting in the queue for a backend with room.
+struct QueuedCall {
+  IncomingCall call;
+  RouteDecision decision;
+  std::vector<Attempt> attempts;
+  std::uint64_t seq = 0;  ///< arrival order within one priority
 };
 
 struct RouterState {
   std::unordered_map<LegId, IncomingCall> pending;  ///< calls waiting for a routing decision
+  std::vector<QueuedCall> queue;
+  std::uint64_t queue_seq = 0;
+  bool queue_ticking = false;
   bool draining = false;
   static inline const char* name = "b2bua.router";
 };
@@ -42,8 +64,14 @@ struct RouterState {
 /// True when `target` (a SIP URI) points at one of `own` ("host:port"; port 5060 when absent).
 bool targets_self(const std::string& target, const std::vector<std::string>& own);
 
+/// True when at least one attempt's backend could take a call now (no breaker or not open or
+/// disabled, and below its max_calls).
+bool has_room(const std::vector<Attempt>& attempts);
+
+/// `backends` may be null (no groups, no breakers).
 caf::behavior router_actor(caf::stateful_actor<RouterState>* self, RoutePolicy policy,
                            RouterConfig cfg, caf::actor transport, caf::actor registry,
-                           std::shared_ptr<SipPort> sip);
+                           std::shared_ptr<SipPort> sip,
+                           std::shared_ptr<BackendDirectory> backends);
 
 }  // namespace b2bua

@@ -1,6 +1,7 @@
 // Config: parses and validates the b2buad configuration (JSON with comments) into a Config.
 // Every error is one line naming the JSON path and the rule; nothing here throws to the caller.
 #include "api/config.hpp"
+#include "api/config_read.hpp"
 
 #include <arpa/inet.h>
 
@@ -18,12 +19,7 @@
 
 namespace b2bua::api {
 
-namespace {
-
-using json = nlohmann::json;
-
-/// An empty string means "no error".
-using Error = std::string;
+namespace detail {
 
 constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
 constexpr std::size_t max_key_in_message = 64;
@@ -185,13 +181,6 @@ bool valid_sip_target(std::string_view uri) {
 
 // ---- value readers ------------------------------------------------------------------------------
 
-struct IntRule {
-  std::int64_t lo;
-  std::int64_t hi;
-  std::string too_low;  ///< also for values that are not integers
-  std::string too_high;
-};
-
 IntRule range(std::int64_t lo, std::int64_t hi) {
   auto rule = "must be an integer " + std::to_string(lo) + "-" + std::to_string(hi);
   return IntRule{lo, hi, rule, rule};
@@ -294,21 +283,6 @@ Error read_log_level(const json& v, const std::string& path, std::string& out) {
 
 // ---- objects ------------------------------------------------------------------------------------
 
-/// Calls `read(key, value, path_of_key)` for each member of an object, stopping at the first error.
-/// `read` answers "unknown key" for keys it does not know.
-template <class Read>
-Error for_each_key(const json& obj, const std::string& path, Read read) {
-  if (!obj.is_object()) {
-    return fail(path, "must be an object");
-  }
-  for (const auto& [key, value] : obj.items()) {
-    if (auto err = read(key, value, key_path(path, key)); !err.empty()) {
-      return err;
-    }
-  }
-  return {};
-}
-
 const char* standard_reason(int status) {
   // clang-format off
   static constexpr std::pair<int, const char*> phrases[] = {
@@ -334,129 +308,6 @@ const char* standard_reason(int status) {
     }
   }
   return "Rejected";
-}
-
-Error read_match(const json& v, const std::string& path, RouteRule& r) {
-  return for_each_key(v, path, [&r](const std::string& key, const json& x, const std::string& p) {
-    if (key == "from") {
-      return read_string(x, p, r.match_from);
-    }
-    if (key == "to") {
-      return read_string(x, p, r.match_to);
-    }
-    if (key == "ruri") {
-      return read_string(x, p, r.match_ruri);
-    }
-    if (key == "source") {
-      return read_string(x, p, r.match_source);
-    }
-    return fail(p, "unknown key");
-  });
-}
-
-Error read_action(const json& v, const std::string& path, std::string& out) {
-  if (!v.is_string() || (v != "route" && v != "reject")) {
-    return fail(path, "must be \"route\" or \"reject\"");
-  }
-  out = v.get<std::string>();
-  return {};
-}
-
-Error read_targets(const json& v, const std::string& path, std::vector<std::string>& out) {
-  if (!v.is_array() || v.empty()) {
-    return fail(path, "must be a non-empty array of sip: or sips: URIs");
-  }
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const auto& t = v[i];
-    if (!t.is_string() || !valid_sip_target(t.get_ref<const std::string&>())) {
-      return fail(index_path(path, i), "must be a sip: or sips: URI with a host");
-    }
-    out.push_back(t.get<std::string>());
-  }
-  return {};
-}
-
-Error read_status(const json& v, const std::string& path, int& out) {
-  const IntRule rule{300, 699, "must be a SIP status 300-699", "must be a SIP status 300-699"};
-  std::uint32_t status = 0;
-  auto err = read_int(v, path, rule, status);
-  if (err.empty()) {
-    out = static_cast<int>(status);
-  }
-  return err;
-}
-
-Error read_choice(const json& v, const std::string& path, std::initializer_list<const char*> allowed,
-                  std::string& out);
-
-// Which keys a route must or must not have depends on its action, so they are checked after all
-// keys have been read.
-Error check_route(const json& v, const std::string& path, RouteRule& r) {
-  bool has_status = v.contains("status");
-  bool has_reason = v.contains("reason");
-  if (r.action == "route") {
-    if (!v.contains("targets")) {
-      return fail(path + ".targets", "must be a non-empty array of sip: or sips: URIs");
-    }
-    if (has_status || has_reason) {
-      return fail(path + (has_reason ? ".reason" : ".status"),
-                  "only allowed with action \"reject\"");
-    }
-    return {};
-  }
-  if (v.contains("targets")) {
-    return fail(path + ".targets", "only allowed with action \"route\"");
-  }
-  if (!has_reason) {
-    r.reject_reason = standard_reason(r.reject_status);
-  }
-  return {};
-}
-
-Error read_route(const json& v, const std::string& path, std::size_t index, RouteRule& r) {
-  r.name = "route" + std::to_string(index);
-  auto err =
-      for_each_key(v, path, [&r](const std::string& key, const json& x, const std::string& p) {
-        if (key == "name") {
-          return read_clean_string(x, p, false, r.name);
-        }
-        if (key == "match") {
-          return read_match(x, p, r);
-        }
-        if (key == "action") {
-          return read_action(x, p, r.action);
-        }
-        if (key == "targets") {
-          return read_targets(x, p, r.targets);
-        }
-        if (key == "status") {
-          return read_status(x, p, r.reject_status);
-        }
-        if (key == "reason") {
-          return read_clean_string(x, p, false, r.reject_reason);
-        }
-        if (key == "media") {
-          return read_choice(x, p, {"relay", "bypass"}, r.media);
-        }
-        return fail(p, "unknown key");
-      });
-  return err.empty() ? check_route(v, path, r) : err;
-}
-
-Error read_routes(const json& v, const std::string& path, std::vector<RouteRule>& out) {
-  if (!v.is_array()) {
-    return fail(path, "must be an array");
-  }
-  out.clear();
-  out.reserve(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    RouteRule rule;
-    if (auto err = read_route(v[i], index_path(path, i), i, rule); !err.empty()) {
-      return err;
-    }
-    out.push_back(std::move(rule));
-  }
-  return {};
 }
 
 Error read_sip(const json& v, const std::string& path, Config& c) {
@@ -514,6 +365,9 @@ Error read_timers(const json& v, const std::string& path, Config& c) {
     }
     if (key == "drain_ms") {
       return read_int(x, p, range(0, 600000), c.drain_ms);
+    }
+    if (key == "failover_timeout_ms") {
+      return read_int(x, p, range(50, 60000), c.failover_timeout_ms);
     }
     return fail(p, "unknown key");
   });
@@ -625,6 +479,12 @@ Error read_config(const json& root, Config& c) {
     if (key == "routes") {
       return read_routes(x, p, c.routes);
     }
+    if (key == "groups") {
+      return read_groups(x, p, c.groups);
+    }
+    if (key == "breaker") {
+      return read_breaker(x, p, c.breaker);
+    }
     if (key == "media") {
       return read_media(x, p, c.media);
     }
@@ -689,7 +549,9 @@ std::string overflow_line(const std::string& text, const json::exception& e) {
   return "config: parse error: " + std::string{what};
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 const char* default_config_text() {
   return R"json(// b2buad default configuration: pass-through (each call goes to its Request-URI).
@@ -722,6 +584,9 @@ std::variant<Config, std::string> parse_config(const std::string& text) {
     }
     Config config;
     error = read_config(root, config);
+    if (error.empty()) {
+      error = check_group_refs(config.routes, config.groups);
+    }
     if (error.empty()) {
       return config;
     }

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "actors/backend_spec.hpp"
 #include "actors/route_table.hpp"
 
 namespace b2bua::api {
@@ -40,8 +41,13 @@ struct Config {
   std::uint32_t sip_t1_ms = 500;            ///< SIP T1; INVITE transaction timeout is 64*T1
   std::uint32_t route_timeout_ms = 2000;    ///< a routing decision slower than this: 500 to the caller
   std::uint32_t drain_ms = 5000;            ///< on SIGTERM, how long active calls get to end
+  std::uint32_t failover_timeout_ms = 2000; ///< no response at all from a backend: try the next
   // routes: empty = pass-through (each call to its own Request-URI)
   std::vector<RouteRule> routes;
+  // groups: backend groups that routes name (`"group": "pbx"`)
+  std::vector<GroupSpec> groups;
+  // breaker: one circuit breaker per backend, these settings for all
+  BreakerConfig breaker;
   // media
   MediaConfig media;
   // log

@@ -2,6 +2,7 @@
 #include "api/engine.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -13,6 +14,9 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
+#include "actors/backend_group.hpp"
 #include "actors/call_registry.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/router.hpp"
@@ -36,6 +40,32 @@ void ask_registry(caf::actor_system& sys, caf::actor registry, Done done, Ts... 
   });
 }
 
+nlohmann::json backends_json(const std::vector<std::shared_ptr<const BackendStatus>>& all) {
+  auto list = nlohmann::json::array();
+  for (const auto& b : all) {
+    const auto latency = b->last_probe_latency_us.load();
+    const auto probe_status = b->last_probe_status.load();
+    list.push_back({
+        {"name", b->uri},
+        {"uri", b->uri},
+        {"group", b->group},
+        {"state", to_string(b->current())},
+        {"active_calls", b->active_calls.load()},
+        {"max_calls", b->max_calls},
+        {"consecutive_failures", b->consecutive_failures.load()},
+        {"total_failures", b->failures_total.load()},
+        {"total_successes", b->successes_total.load()},
+        {"state_changes", b->state_changes.load()},
+        {"probes_sent", b->probes_total.load()},
+        {"last_probe_latency_ms",
+         latency < 0 ? nlohmann::json(nullptr) : nlohmann::json(latency / 1000.0)},
+        {"last_probe_status", probe_status == 0 ? nlohmann::json(nullptr)
+                                                : nlohmann::json(probe_status)},
+    });
+  }
+  return {{"backends", std::move(list)}};
+}
+
 }  // namespace
 
 struct Engine::Parts {
@@ -47,6 +77,8 @@ struct Engine::Parts {
   caf::actor transport;
   std::unique_ptr<RestServer> rest;
   std::shared_ptr<rtp::Engine> media;  ///< null when no call can be relayed (bypass everywhere)
+  std::shared_ptr<BackendDirectory> backends;
+  std::mutex reload_mu;
 };
 
 namespace {
@@ -87,7 +119,8 @@ bool relays_any_call(const Config& cfg) {
 
 Engine::Engine(Config cfg, RoutePolicy policy) : cfg_(std::move(cfg)), policy_(std::move(policy)) {
   if (!policy_) {
-    policy_ = make_table_policy(cfg_.routes);
+    rules_ = make_rule_set(cfg_.routes);
+    policy_ = rules_->policy();
   }
 }
 
@@ -144,6 +177,7 @@ std::string Engine::start() {
   }
 
   rc.bridge.retry_after_s = cfg_.retry_after_s;
+  rc.bridge.failover_timeout_ms = cfg_.failover_timeout_ms;
   rc.bridge.media_mode = cfg_.media.mode;
   rc.bridge.rtp_timeout_s = cfg_.media.timeout_s;
   rc.bridge.media_address = media_address(cfg_, host);
@@ -167,9 +201,12 @@ std::string Engine::start() {
   }
 
   std::shared_ptr<SipPort> port_if = p.sip;
+  p.backends = std::make_shared<BackendDirectory>(*p.sys, port_if, cfg_.breaker);
+  p.backends->set_groups(cfg_.groups);
   p.registry = p.sys->spawn(call_registry_actor);
   p.transport = p.sys->spawn(sip::transport_actor, port_if);
-  p.router = p.sys->spawn(router_actor, policy_, rc, p.transport, p.registry, port_if);
+  p.router =
+      p.sys->spawn(router_actor, policy_, rc, p.transport, p.registry, port_if, p.backends);
   caf::anon_send(p.transport, route_atom::value, p.router);
 
   if (std::string err = p.sip->start(p.transport); !err.empty()) {
@@ -199,6 +236,7 @@ RestBackend Engine::make_backend() {
   caf::actor registry = p.registry;
   b.stats = [this] { return stats(); };
   b.ready = [this] { return running_ && !parts_->sip->draining(); };
+  b.backends = [this] { return backends_json(backends()); };
   b.list_calls = [sys, registry](auto done) {
     ask_registry<std::vector<CallInfo>>(*sys, registry, std::move(done), list_atom::value);
   };
@@ -221,6 +259,9 @@ RestBackend Engine::make_backend() {
 
 void Engine::shutdown_actors() {
   auto& p = *parts_;
+  if (p.backends) {
+    p.backends->stop();
+  }
   for (auto* a : {&p.router, &p.transport, &p.registry}) {
     if (*a) {
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
@@ -313,6 +354,49 @@ StatsSnapshot Engine::stats() const {
     }
   }
   return s;
+}
+
+std::string Engine::reload(const Config& next) {
+  if (!parts_ || !running_) {
+    return "not running";
+  }
+  std::lock_guard<std::mutex> lock(parts_->reload_mu);
+  if (!rules_ && !next.routes.empty()) {
+    return "routes are decided by the embedding application: config routes not applied";
+  }
+  if (rules_) {
+    rules_->replace(next.routes);
+  }
+  parts_->backends->set_groups(next.groups);
+  std::vector<std::string> ignored;
+  auto differs = [&ignored](bool d, const char* key) {
+    if (d) {
+      ignored.push_back(key);
+    }
+  };
+  differs(next.sip_listen != cfg_.sip_listen, "sip.listen");
+  differs(next.api_listen != cfg_.api_listen, "api.listen");
+  differs(next.max_calls != cfg_.max_calls, "limits.max_calls");
+  differs(next.media.mode != cfg_.media.mode, "media.mode");
+  differs(next.failover_timeout_ms != cfg_.failover_timeout_ms, "timers.failover_timeout_ms");
+  differs(next.breaker.failure_threshold != cfg_.breaker.failure_threshold ||
+              next.breaker.cooldown_ms != cfg_.breaker.cooldown_ms,
+          "breaker");
+  for (const auto& key : ignored) {
+    spdlog::warn("reload: {} changed but needs a restart; the running value stays", key);
+  }
+  cfg_.routes = next.routes;
+  cfg_.groups = next.groups;
+  spdlog::info("reload: {} route(s), {} group(s) applied; calls in progress are untouched",
+               next.routes.size(), next.groups.size());
+  return {};
+}
+
+std::vector<std::shared_ptr<const BackendStatus>> Engine::backends() const {
+  if (!parts_ || !parts_->backends) {
+    return {};
+  }
+  return parts_->backends->all();
 }
 
 std::uint16_t Engine::sip_port() const { return parts_ && parts_->sip ? parts_->sip->port() : 0; }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/breaker.hpp"
 #include "actors/protocol/call_types.hpp"
 #include "actors/route_table.hpp"
 #include "api/config.hpp"
@@ -43,6 +44,14 @@ public:
 
   StatsSnapshot stats() const;
 
+  /// Applies a new config's `routes` and `groups` without touching calls in progress (SIGHUP).
+  /// Other keys need a restart: they are compared and named in the log. Returns "" or why the
+  /// new config was not applied (the old rules stay). Any thread.
+  std::string reload(const Config& next);
+
+  /// The backends and their breakers, for the REST API. Any thread, never blocks.
+  std::vector<std::shared_ptr<const BackendStatus>> backends() const;
+
   std::uint16_t sip_port() const;
   std::uint16_t api_port() const;
   const Config& config() const { return cfg_; }
@@ -54,6 +63,7 @@ private:
   struct Parts;
   Config cfg_;
   RoutePolicy policy_;
+  std::shared_ptr<RuleSet> rules_;  ///< the config's rules when no policy was given
   std::unique_ptr<Parts> parts_;
   bool running_ = false;
   std::chrono::steady_clock::time_point started_;

@@ -37,6 +37,22 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+// SIGHUP: re-reads the config file and applies its routes and groups; a bad file changes nothing.
+void reload(b2bua::api::Engine& engine, const std::string& path) {
+  if (path.empty()) {
+    spdlog::warn("SIGHUP: running on the embedded default config, nothing to re-read");
+    return;
+  }
+  auto loaded = b2bua::api::load_config_file(path);
+  if (auto* err = std::get_if<std::string>(&loaded)) {
+    spdlog::error("SIGHUP: reload refused, the old rules stay: {}", *err);
+    return;
+  }
+  if (std::string err = engine.reload(std::get<b2bua::api::Config>(loaded)); !err.empty()) {
+    spdlog::error("SIGHUP: reload refused, the old rules stay: {}", err);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,7 +110,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP: live reload of the config is not supported yet; ignoring");
+      reload(engine, config_path);
       continue;
     }
     spdlog::info("b2buad: {} received, draining {} call(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",

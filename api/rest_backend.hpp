@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "actors/protocol/call_types.hpp"
 
 namespace b2bua::api {
@@ -42,6 +44,8 @@ struct RestBackend {
       get_call;
   /// False while starting or draining.
   std::function<bool()> ready;
+  /// The backends and their breakers (`schemas/backends.schema.json`). Thread-safe, never blocks.
+  std::function<nlohmann::json()> backends;
 };
 
 }  // namespace b2bua::api

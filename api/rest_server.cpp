@@ -243,7 +243,7 @@ void Session::route(const Request& req) {
   const bool is_call = path.substr(0, calls_prefix.size()) == calls_prefix &&
                        path.find('/', calls_prefix.size()) == std::string_view::npos;
   const bool known = path == "/health" || path == "/ready" || path == "/v1/stats" ||
-                     path == "/v1/calls" || is_call;
+                     path == "/v1/calls" || path == "/v1/backends" || is_call;
   if (!known) {
     return error(http::status::not_found, "not_found", "no such resource: " + path_);
   }
@@ -270,6 +270,10 @@ void Session::route(const Request& req) {
   }
   if (path == "/v1/calls") {
     return get_calls();
+  }
+  if (path == "/v1/backends") {
+    return reply(http::status::ok, backend_.backends ? backend_.backends()
+                                                     : json{{"backends", json::array()}});
   }
   get_call(path.substr(calls_prefix.size()));
 }

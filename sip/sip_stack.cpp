@@ -15,6 +15,7 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sofia-sip/msg_header.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/nta_tag.h>
@@ -76,6 +77,72 @@ std::string sdp_body(const sip_t* sip) {
   return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 }
 
+// Headers the B2BUA builds itself on each leg (or that belong to one hop): never copied.
+bool own_header(std::string_view name) {
+  static constexpr std::string_view skip[] = {
+      "via", "from", "to", "call-id", "cseq", "contact", "route", "record-route", "max-forwards",
+      "content-length", "content-type", "content-encoding", "authorization",
+      "proxy-authorization", "supported", "require", "proxy-require", "allow", "session-expires",
+      "min-se", "rseq", "rack", "expires", "user-agent", "server"};
+  std::string lower(name);
+  for (auto& c : lower) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return std::find(std::begin(skip), std::end(skip), lower) != std::end(skip);
+}
+
+// The caller's other headers, in order (for routing rules and the routes' header policy).
+std::vector<HeaderField> other_headers(const sip_t* sip) {
+  std::vector<HeaderField> out;
+  if (!sip->sip_request) {
+    return out;
+  }
+  char buf[1024];
+  for (auto* h = reinterpret_cast<const msg_header_t*>(sip->sip_request)->sh_succ;
+       h && out.size() < 64; h = h->sh_succ) {
+    const msg_hclass_t* hc = h->sh_class;
+    if (!hc) {
+      continue;
+    }
+    HeaderField f;
+    if (hc == sip_unknown_class) {
+      const auto* u = reinterpret_cast<const sip_unknown_t*>(h);
+      f.name = str(u->un_name);
+      f.value = str(u->un_value);
+    } else {
+      if (!hc->hc_name || !*hc->hc_name) {
+        continue;  // the request line, the separator, the body
+      }
+      f.name = hc->hc_name;
+      issize_t n = msg_header_field_e(buf, sizeof buf, h, 0);
+      if (n < 0 || static_cast<std::size_t>(n) >= sizeof buf) {
+        continue;
+      }
+      f.value.assign(buf, static_cast<std::size_t>(n));
+    }
+    if (!f.name.empty() && !own_header(f.name)) {
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+// "Name: value\r\n..." for SIPTAG_HEADER_STR; fields with line breaks are dropped.
+std::string header_block(const std::vector<HeaderField>& headers) {
+  std::string out;
+  for (const auto& h : headers) {
+    if (h.name.empty() || h.name.find_first_of(":\r\n") != std::string::npos ||
+        h.value.find_first_of("\r\n") != std::string::npos) {
+      continue;
+    }
+    if (!out.empty()) {
+      out += "\r\n";
+    }
+    out += h.name + ": " + h.value;
+  }
+  return out;
+}
+
 }  // namespace
 
 // -- the part that lives in the sofia thread --------------------------------------------------------
@@ -90,6 +157,8 @@ struct LegRec {
   bool cancelled = false;       // A: the caller cancelled
   bool heard = false;           // B: a provisional response came from the target
   std::string call_id;          // B: our Call-ID (for loop detection)
+  caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
+  std::uint64_t probe_tag = 0;
 };
 
 struct SipStack::Impl {
@@ -174,6 +243,7 @@ struct SipStack::Impl {
   // -- actions --
   void execute(const SipAction& a);
   void send_invite(const SipAction& a);
+  void send_options(const SipAction& a);
   void respond(LegRec* rec, const SipAction& a);
 };
 
@@ -227,6 +297,14 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       return;
     case nua_i_state:
       on_state(nh, rec, tags);
+      return;
+    case nua_r_options:
+      if (rec && rec->probe_to && status >= 200) {
+        caf::anon_send(rec->probe_to, probe_atom::value, rec->probe_tag, status);
+        legs.erase(rec->id);
+        nua_handle_bind(nh, nullptr);
+        nua_handle_destroy(nh);
+      }
       return;
     case nua_r_shutdown:
       if (status >= 200) {
@@ -309,6 +387,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   call.max_forwards = max_forwards;
   call.sdp = sdp_body(sip);
   call.received_ms = now_ms();
+  call.headers = other_headers(sip);
   if (sip->sip_via) {
     const sip_via_t* v = sip->sip_via;
     std::string host = v->v_received ? v->v_received : str(v->v_host);
@@ -382,6 +461,10 @@ void SipStack::Impl::execute(const SipAction& a) {
     send_invite(a);
     return;
   }
+  if (a.kind == SipActionKind::options) {
+    send_options(a);
+    return;
+  }
   LegRec* rec = find(a.leg);
   if (!rec) {
     return;  // the leg is gone already; the actor learns it from `terminated`
@@ -418,9 +501,52 @@ void SipStack::Impl::execute(const SipAction& a) {
         nua_cancel(rec->nh, TAG_END());
       }
       return;
+    case SipActionKind::abandon:
+      if (!rec->is_a) {
+        if (!rec->final_received) {
+          nua_cancel(rec->nh, TAG_END());
+        }
+        release_handle(rec);  // the bridge moved on: `terminated` now, whatever NUA does later
+      }
+      return;
+    case SipActionKind::redirect:
+      if (rec->is_a && !rec->final_sent && a.status >= 300 && a.status < 400) {
+        const char* phrase = su_strdup(nua_handle_home(rec->nh), a.reason.c_str());
+        count_final(rec, a.status);
+        nua_respond(rec->nh, a.status, phrase, SIPTAG_CONTACT_STR(a.contact.c_str()), TAG_END());
+      }
+      return;
     case SipActionKind::invite:
+    case SipActionKind::options:
       return;
   }
+}
+
+void SipStack::Impl::send_options(const SipAction& a) {
+  auto reply = [&a](int status) {
+    caf::anon_send(a.reply_to, probe_atom::value, a.tag, status);
+  };
+  url_t* uri = url_make(home, a.invite.request_uri.c_str());
+  if (!uri || (uri->url_type != url_sip && uri->url_type != url_sips) || !uri->url_host) {
+    su_free(home, uri);
+    reply(0);
+    return;
+  }
+  auto rec = std::make_unique<LegRec>();
+  rec->id = owner->new_leg_id();
+  rec->probe_to = a.reply_to;
+  rec->probe_tag = a.tag;
+  std::string from = "<sip:b2bua@" + from_host + ">";
+  nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(rec.get()),
+                                NUTAG_URL(uri), SIPTAG_FROM_STR(from.c_str()), TAG_END());
+  su_free(home, uri);
+  if (!nh) {
+    reply(0);
+    return;
+  }
+  rec->nh = nh;
+  nua_options(nh, TAG_END());
+  legs.emplace(rec->id, std::move(rec));
 }
 
 void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
@@ -482,7 +608,9 @@ void SipStack::Impl::send_invite(const SipAction& a) {
   our_call_ids.insert(inv.call_id);
   std::string mf = std::to_string(inv.max_forwards);
   const bool with_sdp = !inv.sdp.empty();
+  const std::string extra = header_block(inv.headers);
   nua_invite(nh, NUTAG_URL(ruri), SIPTAG_MAX_FORWARDS_STR(mf.c_str()),
+             TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
              TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(inv.sdp.c_str())), TAG_END());
   su_free(home, ruri);

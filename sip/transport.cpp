@@ -74,8 +74,17 @@ caf::behavior transport_actor(caf::stateful_actor<TransportState>* self,
         const bool last = ev.kind == LegEventKind::terminated;
         if (e.owner) {
           self->send(e.owner, sip_atom::value, std::move(ev));
-        } else if (!e.released && e.pending.size() < max_buffered) {
-          e.pending.push_back(std::move(ev));
+        } else {
+          // No bridge yet: the router may hold the call (deciding or queued) and must learn
+          // that the caller left.
+          const bool gone = ev.kind == LegEventKind::cancelled || ev.kind == LegEventKind::bye ||
+                            last;
+          if (gone && self->state.router) {
+            self->send(self->state.router, sip_atom::value, ev);
+          }
+          if (!e.released && e.pending.size() < max_buffered) {
+            e.pending.push_back(std::move(ev));
+          }
         }
         if (last) {
           self->state.legs.erase(i);  // a late attach for this leg is told `terminated` at once

@@ -9,7 +9,8 @@
 //   (attach_atom, LegId, actor, bool existing)  the actor owns the leg from now on. `existing` is
 //                                  true for A legs: if that leg is already gone, the actor is sent
 //                                  `terminated` at once.
-// Out: (incoming_atom, IncomingCall) to the router; (sip_atom, LegEvent) to leg actors.
+// Out: (incoming_atom, IncomingCall) to the router; (sip_atom, LegEvent) to leg actors, and to the
+//   router for a caller that cancels or leaves before any actor owns its leg.
 // Leg actors link to it: when it stops (an anonymous exit at shutdown), every leg still up stops
 // too; the legs' own exits are ignored. Monitors every attached actor: when one dies while its leg is alive, the leg is released in SIP
 // (BYE, CANCEL or 500) so nothing is left half open.

@@ -16,6 +16,11 @@ using ended_atom = caf::atom_constant<caf::atom("ended")>;       // bridge -> re
 using list_atom = caf::atom_constant<caf::atom("list")>;         // -> registry
 using get_atom = caf::atom_constant<caf::atom("get")>;           // -> registry
 using drain_atom = caf::atom_constant<caf::atom("drain")>;       // -> registry: hang up all
+using admit_atom = caf::atom_constant<caf::atom("admit")>;       // bridge -> breaker: may I?
+using outcome_atom = caf::atom_constant<caf::atom("outcome")>;   // bridge -> breaker: how it went
+using probe_atom = caf::atom_constant<caf::atom("probe")>;       // breaker timer; SIP probe reply
+using disable_atom = caf::atom_constant<caf::atom("disable")>;   // operator -> breaker
+using queued_atom = caf::atom_constant<caf::atom("queued")>;     // router: a queue timer fired
 
 }  // namespace b2bua
 

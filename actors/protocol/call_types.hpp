@@ -11,6 +11,29 @@
 
 namespace b2bua {
 
+/// One SIP header, name and value as they appeared (or are to be sent).
+struct HeaderField {
+  std::string name;
+  std::string value;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HeaderField& x) {
+  return f(caf::meta::type_name("HeaderField"), x.name, x.value);
+}
+
+/// Which headers the B leg's INVITE carries besides those b2buad makes itself (per route).
+struct HeaderPolicy {
+  std::vector<std::string> copy;    ///< names (with `*` wildcards) copied from the caller's INVITE
+  std::vector<std::string> remove;  ///< names (with `*` wildcards) never sent, even when copied
+  std::vector<HeaderField> add;     ///< added as given
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, HeaderPolicy& x) {
+  return f(caf::meta::type_name("HeaderPolicy"), x.copy, x.remove, x.add);
+}
+
 /// Everything the router and the bridge need to know about a new INVITE (A leg).
 struct IncomingCall {
   LegId leg = 0;
@@ -27,25 +50,36 @@ struct IncomingCall {
   int max_forwards = 70;     ///< as received (70 when absent)
   std::string sdp;           ///< the offer, empty when the INVITE had none
   std::int64_t received_ms = 0;  ///< wall clock, ms since the epoch
+  /// Headers of the INVITE other than those the B2BUA rebuilds (Via, From, To, Call-ID, CSeq,
+  /// Contact, Route, Record-Route, Max-Forwards, Content-*), in order, at most 64.
+  std::vector<HeaderField> headers;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, IncomingCall& x) {
   return f(caf::meta::type_name("IncomingCall"), x.leg, x.call_id, x.from_uri, x.from_display,
            x.from_user, x.to_uri, x.to_display, x.to_user, x.request_uri, x.ruri_user, x.source,
-           x.max_forwards, x.sdp, x.received_ms);
+           x.max_forwards, x.sdp, x.received_ms, x.headers);
 }
 
 /// What a routing policy decided for one call.
 struct RouteDecision {
-  enum class Kind : std::uint8_t { route, reject };
+  /// route: to `group` or `targets` (failover in order); reject: `status`; redirect: 302 with
+  /// `contact`; queue: like route, but when the backends are full the call waits (182 Queued).
+  enum class Kind : std::uint8_t { route, reject, redirect, queue };
   Kind kind = Kind::reject;
-  std::string target;      ///< with route: the URI to send the B leg to
+  std::string target;      ///< with route: the URI to send the B leg to (first of `targets`)
   std::string route_name;  ///< the rule that matched, for logs and the REST API
-  int status = 404;        ///< with reject
+  int status = 404;        ///< with reject (and redirect: 302 unless set to another 3xx)
   std::string reason = "Not Found";
   std::string warning = "b2bua.route.no_match";
   std::string media;       ///< with route: "relay", "bypass", or "" for the configured default
+  std::vector<std::string> targets;  ///< with route/queue: tried in order (failover)
+  std::string group;       ///< with route/queue: a backend group (instead of targets)
+  std::string contact;     ///< with redirect: the Contact URI
+  int queue_priority = 0;  ///< with queue: higher is served first
+  std::uint32_t queue_timeout_ms = 30000;  ///< with queue: then 503
+  HeaderPolicy headers;    ///< headers for the B leg
 
   static RouteDecision route_to(std::string target, std::string name = {}) {
     RouteDecision d;
@@ -54,6 +88,21 @@ struct RouteDecision {
     d.route_name = std::move(name);
     d.status = 0;
     d.reason.clear();
+    d.warning.clear();
+    return d;
+  }
+  static RouteDecision route_to_group(std::string group, std::string name = {}) {
+    RouteDecision d = route_to({}, std::move(name));
+    d.group = std::move(group);
+    return d;
+  }
+  static RouteDecision redirect(std::string contact, std::string name = {}) {
+    RouteDecision d;
+    d.kind = Kind::redirect;
+    d.contact = std::move(contact);
+    d.route_name = std::move(name);
+    d.status = 302;
+    d.reason = "Moved Temporarily";
     d.warning.clear();
     return d;
   }
@@ -69,7 +118,8 @@ struct RouteDecision {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RouteDecision& x) {
   return f(caf::meta::type_name("RouteDecision"), x.kind, x.target, x.route_name, x.status,
-           x.reason, x.warning, x.media);
+           x.reason, x.warning, x.media, x.targets, x.group, x.contact, x.queue_priority,
+           x.queue_timeout_ms, x.headers);
 }
 
 /// How the B leg's INVITE is built: decided by the router and the bridge, executed by the SIP layer.
@@ -82,12 +132,13 @@ struct OutboundInvite {
   std::string call_id;       ///< fresh Call-ID for the B leg
   int max_forwards = 70;     ///< already decremented
   std::string sdp;           ///< offer to send (empty: none)
+  std::vector<HeaderField> headers;  ///< extra headers (the route's header policy applied)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, OutboundInvite& x) {
   return f(caf::meta::type_name("OutboundInvite"), x.request_uri, x.to_uri, x.to_display,
-           x.from_user, x.from_display, x.call_id, x.max_forwards, x.sdp);
+           x.from_user, x.from_display, x.call_id, x.max_forwards, x.sdp, x.headers);
 }
 
 /// A snapshot of one leg, for the call table.
@@ -131,13 +182,16 @@ struct CallInfo {
   int final_status = 0;   ///< the final status the caller got (0 while none)
   std::string end_reason; ///< e.g. "caller_bye", "callee_bye", "cancelled", "failed", "no_answer"
   std::string media_mode; ///< "relay" or "bypass"
-  std::vector<LegInfo> legs;
+  std::vector<LegInfo> legs;  ///< [0] the A leg, [1] the current B leg
+  std::string backend;    ///< the backend the current B leg went to ("" before any)
+  std::uint32_t attempts = 0;  ///< B legs tried (failover makes more than one)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CallInfo& x) {
   return f(caf::meta::type_name("CallInfo"), x.id, x.from, x.to, x.target, x.route, x.state,
-           x.start_ms, x.answer_ms, x.end_ms, x.final_status, x.end_reason, x.media_mode, x.legs);
+           x.start_ms, x.answer_ms, x.end_ms, x.final_status, x.end_reason, x.media_mode, x.legs,
+           x.backend, x.attempts);
 }
 
 }  // namespace b2bua

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include <caf/actor.hpp>
+
 #include "actors/protocol/call_types.hpp"
 #include "actors/protocol/ids.hpp"
 
@@ -16,6 +18,9 @@ enum class SipActionKind : std::uint8_t {
   bye,      ///< end an established dialog
   cancel,   ///< CANCEL the leg's outgoing INVITE (B leg)
   release,  ///< end the leg whatever its state (BYE, CANCEL or an error response), used on faults
+  abandon,  ///< give up a B leg at once (failover): CANCEL if it may be ringing, then `terminated`
+  redirect, ///< answer the A leg's INVITE with `status` (3xx) and a Contact (`contact`)
+  options,  ///< send OPTIONS to `invite.request_uri`; (probe_atom, tag, status) goes to `reply_to`
 };
 
 struct SipAction {
@@ -27,7 +32,10 @@ struct SipAction {
   std::string warning;           ///< stable id for a Warning header (respond with >= 300)
   std::uint32_t retry_after = 0; ///< Retry-After header on a response, 0 for none
   std::string why;               ///< Reason header text on BYE/CANCEL, may be empty
-  OutboundInvite invite;         ///< with kind == invite
+  OutboundInvite invite;         ///< with kind == invite (options: request_uri only)
+  std::string contact;           ///< with kind == redirect
+  caf::actor reply_to;           ///< with kind == options
+  std::uint64_t tag = 0;         ///< with kind == options: echoed in the reply
 };
 
 /// The actors' view of the SIP layer. Thread-safe: any actor may call it at any time.

@@ -12,11 +12,20 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 
+#include "actors/bridge.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "actors/protocol/sip_port.hpp"
 
 namespace b2bua::test {
+
+/// A bridge's attempt list with one target and no breaker.
+inline std::vector<Attempt> one_attempt(std::string target) {
+  Attempt at;
+  at.backend.uri = target;
+  at.target = std::move(target);
+  return {std::move(at)};
+}
 
 struct RecordingSipPort : SipPort {
   std::vector<SipAction> actions;

@@ -9,6 +9,7 @@
 
 using namespace b2bua;
 using b2bua::test::ActorFixture;
+using b2bua::test::one_attempt;
 
 namespace {
 
@@ -73,7 +74,7 @@ struct MediaFixture : ActorFixture {
     cfg.rtp_timeout_s = 5;
     auto route = RouteDecision::route_to("sip:127.0.0.1:5080", "r");
     route.media = std::move(route_media);
-    bridge = sys.spawn(bridge_actor, call, route, std::string("sip:bob@127.0.0.1:5080"), cfg,
+    bridge = sys.spawn(bridge_actor, call, route, one_attempt("sip:bob@127.0.0.1:5080"), cfg,
                        transport, registry, std::shared_ptr<SipPort>(sip));
     sched.run();
   }

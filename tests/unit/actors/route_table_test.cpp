@@ -239,9 +239,9 @@ TEST_CASE("decide lets the first matching rule win") {
 
   using K = RouteDecision::Kind;
   const Row rows[] = {
-      {"6661", K::reject, "", "", 403, "Forbidden", "b2bua.route.rejected"},
+      {"6661", K::reject, "", "deny", 403, "Forbidden", "b2bua.route.rejected"},
       {"4930", K::route, "sip:10.1.1.1:5060", "eu", 0, "", ""},
-      {"busy", K::reject, "", "", 486, "Busy Here", "b2bua.route.rejected"},
+      {"busy", K::reject, "", "busy", 486, "Busy Here", "b2bua.route.rejected"},
       {"bob", K::route, "sip:carol@10.2.2.2", "bob", 0, "", ""},
       {"nobody", K::reject, "", "", 404, "Not Found", "b2bua.route.no_match"},
   };

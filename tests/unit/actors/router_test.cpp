@@ -33,7 +33,7 @@ struct RouterFixture : ActorFixture {
     cfg.route_timeout_ms = 2000;
     cfg.own_addresses = {"127.0.0.1:5060"};
     router = sys.spawn(router_actor, std::move(policy), cfg, transport, registry,
-                       std::shared_ptr<SipPort>(sip));
+                       std::shared_ptr<SipPort>(sip), std::shared_ptr<BackendDirectory>());
     sched.run();
   }
   void incoming(IncomingCall c) {
