@@ -86,9 +86,11 @@ void maybe_finish(Self* self) {
   if (st.relay) {
     self->send(st.relay, rtp::release_atom::value);
   }
-  if (st.slot) {
-    st.slot->release();
-    st.slot = nullptr;
+  for (auto* slot : {&st.slot, &st.reserved}) {
+    if (*slot) {
+      (*slot)->release();
+      *slot = nullptr;
+    }
   }
   self->quit();
 }
@@ -401,9 +403,12 @@ void try_next(Self* self) {
   }
   while (st.next_attempt < st.attempts.size()) {
     Attempt at = st.attempts[st.next_attempt++];
-    if (at.backend.status && !at.backend.status->try_acquire()) {
+    if (at.backend.status && !at.reserved && !at.backend.status->try_acquire()) {
       spdlog::debug("call={} backend {} at max_calls: skipped", st.info.id, at.backend.uri);
       continue;
+    }
+    if (at.reserved) {
+      st.reserved = nullptr;  // the router's reservation becomes this attempt's slot
     }
     st.slot = at.backend.status;  // released by the next try_next or when the bridge ends
     if (!at.backend.breaker) {
@@ -570,6 +575,9 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
   st.registry = std::move(registry);
   st.a_id = call.leg;
   st.attempts = std::move(attempts);
+  if (!st.attempts.empty() && st.attempts.front().reserved) {
+    st.reserved = st.attempts.front().backend.status;
+  }
 
   // The template of every attempt's INVITE; `launch` fills in the target and a fresh Call-ID.
   OutboundInvite inv;

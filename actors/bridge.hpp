@@ -67,6 +67,7 @@ struct BridgeConfig {
 struct Attempt {
   std::string target;
   BackendRef backend;
+  bool reserved = false;  ///< the router already took this backend's call slot (queue)
 };
 
 struct BridgeState {
@@ -91,6 +92,7 @@ struct BridgeState {
   std::vector<Attempt> attempts;
   std::size_t next_attempt = 0;
   std::shared_ptr<BackendStatus> slot;  ///< the current attempt's backend (holds a call slot)
+  std::shared_ptr<BackendStatus> reserved;  ///< a slot the router took for the first attempt
   caf::actor breaker;                   ///< the current attempt's breaker (may be null)
   bool heard = false;                   ///< the current B leg got any response
   bool outcome_sent = false;            ///< the current attempt's result went to its breaker

@@ -1,6 +1,7 @@
 // The router actor: policy in, bridge (or an immediate answer) out.
 #include "actors/router.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <caf/event_based_actor.hpp>
@@ -79,6 +80,23 @@ bool has_room(const std::vector<Attempt>& attempts) {
   return false;
 }
 
+bool reserve_room(std::vector<Attempt>& attempts) {
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const auto& st = attempts[i].backend.status;
+    if (st) {
+      const auto mode = st->current();
+      if (mode == BreakerMode::open || mode == BreakerMode::disabled || !st->try_acquire()) {
+        continue;
+      }
+    }
+    std::rotate(attempts.begin(), attempts.begin() + static_cast<std::ptrdiff_t>(i),
+                attempts.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    attempts.front().reserved = st != nullptr;
+    return true;
+  }
+  return false;
+}
+
 namespace {
 
 // The backends a routed call may go to, in order; sets `looped` when a target was b2buad itself.
@@ -143,7 +161,7 @@ void serve_queue(Self* self, const RouterConfig& cfg, const caf::actor& transpor
         best = i;
       }
     }
-    if (best == q.end()) {
+    if (best == q.end() || !reserve_room(best->attempts)) {
       return;
     }
     QueuedCall qc = std::move(*best);
@@ -221,7 +239,7 @@ void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDe
     }
     return;
   }
-  if (d.kind == Kind::queue && (!self->state.queue.empty() || !has_room(attempts))) {
+  if (d.kind == Kind::queue && (!self->state.queue.empty() || !reserve_room(attempts))) {
     enqueue(self, cfg, *sip, std::move(call), std::move(d), std::move(attempts));
     serve_queue(self, cfg, transport, registry, sip);  // room may be there for an earlier call
     return;

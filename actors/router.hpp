@@ -68,6 +68,10 @@ bool targets_self(const std::string& target, const std::vector<std::string>& own
 /// disabled, and below its max_calls).
 bool has_room(const std::vector<Attempt>& attempts);
 
+/// Takes a call slot of the first attempt's backend that has room and moves that attempt to the
+/// front, marked reserved (so that calls leaving the queue cannot overbook). False: none has room.
+bool reserve_room(std::vector<Attempt>& attempts);
+
 /// `backends` may be null (no groups, no breakers).
 caf::behavior router_actor(caf::stateful_actor<RouterState>* self, RoutePolicy policy,
                            RouterConfig cfg, caf::actor transport, caf::actor registry,
