@@ -1,6 +1,7 @@
 // SimpleB2bua: a thin shell around Engine with a routing callback.
 #include "api/simple_b2bua.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 
@@ -41,6 +42,51 @@ SimpleB2bua& SimpleB2bua::on_route_async(AsyncRouteFn fn) {
   return *this;
 }
 
+SimpleB2bua& SimpleB2bua::use_rules(std::vector<RouteRule> rules) {
+  policy_ = make_table_policy(std::move(rules));
+  return *this;
+}
+
+SimpleB2bua& SimpleB2bua::add_header(std::string name, std::string value) {
+  headers_.push_back({std::move(name), std::move(value)});
+  return *this;
+}
+
+SimpleB2bua& SimpleB2bua::add_failover(std::string primary, std::string backup) {
+  failovers_.emplace_back(std::move(primary), std::move(backup));
+  return *this;
+}
+
+// The application's policy (or pass-through), with the facade's headers and failovers applied to
+// every route decision.
+RoutePolicy SimpleB2bua::wrapped_policy() const {
+  RoutePolicy inner = policy_ ? policy_ : make_table_policy({});
+  if (headers_.empty() && failovers_.empty()) {
+    return inner;
+  }
+  auto headers = headers_;
+  auto failovers = failovers_;
+  return [inner, headers, failovers](const IncomingCall& call, RouteReply reply) {
+    inner(call, [reply, headers, failovers](RouteDecision d) {
+      const bool routes = d.kind == RouteDecision::Kind::route ||
+                          d.kind == RouteDecision::Kind::queue;
+      if (routes) {
+        d.headers.add.insert(d.headers.add.end(), headers.begin(), headers.end());
+        if (d.targets.empty() && !d.target.empty()) {
+          d.targets = {d.target};
+        }
+        for (const auto& [primary, backup] : failovers) {
+          if (!d.targets.empty() && d.targets.front() == primary &&
+              std::find(d.targets.begin(), d.targets.end(), backup) == d.targets.end()) {
+            d.targets.push_back(backup);
+          }
+        }
+      }
+      reply(std::move(d));
+    });
+  };
+}
+
 SimpleB2bua& SimpleB2bua::api(std::string address) {
   cfg_.api_listen = std::move(address);
   cfg_.api_enabled = true;
@@ -57,7 +103,7 @@ void SimpleB2bua::start() {
     auto logger = spdlog::get(name_);
     spdlog::set_default_logger(logger ? logger : spdlog::stderr_color_mt(name_));
   }
-  auto engine = std::make_unique<api::Engine>(cfg_, policy_);
+  auto engine = std::make_unique<api::Engine>(cfg_, wrapped_policy());
   if (std::string err = engine->start(); !err.empty()) {
     throw std::runtime_error(name_ + ": " + err);
   }

@@ -14,6 +14,7 @@
 #include "actors/protocol/call_types.hpp"
 #include "actors/route_table.hpp"
 #include "api/config.hpp"
+#include "api/route_builder.hpp"
 
 namespace b2bua {
 
@@ -40,6 +41,15 @@ public:
 
   SimpleB2bua& on_route(RouteFn fn);
   SimpleB2bua& on_route_async(AsyncRouteFn fn);
+  /// Rules written in C++ (see RouteBuilder); `build()` installs them, replacing on_route*.
+  RouteBuilder routes() { return RouteBuilder(this); }
+  /// Installs a rule list (what RouteBuilder::build does). Before start().
+  SimpleB2bua& use_rules(std::vector<RouteRule> rules);
+  /// Every B leg's INVITE carries this header (after the route's own header policy).
+  SimpleB2bua& add_header(std::string name, std::string value);
+  /// Calls routed to `primary` go to `backup` when `primary` fails (408, 5xx, no answer within
+  /// timers.failover_timeout_ms); both get a circuit breaker. Before start().
+  SimpleB2bua& add_failover(std::string primary, std::string backup);
   /// Serves the REST API on `address` ("host:port"); off unless called.
   SimpleB2bua& api(std::string address);
   /// The full configuration, for anything the shortcuts above do not cover. Before start().
@@ -62,8 +72,12 @@ public:
 
 private:
   std::string name_;
+  RoutePolicy wrapped_policy() const;
+
   api::Config cfg_;
   RoutePolicy policy_;
+  std::vector<HeaderField> headers_;
+  std::vector<std::pair<std::string, std::string>> failovers_;  ///< primary -> backup
   std::unique_ptr<api::Engine> engine_;
 };
 

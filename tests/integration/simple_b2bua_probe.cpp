@@ -1,6 +1,8 @@
 // A test program around b2bua::SimpleB2bua for test_simple_b2bua.py.
-// Usage: simple_b2bua_probe MODE SIP_ADDRESS TARGET
-//   MODE async: routes from another thread 20 ms later (on_route_async); sync: on_route.
+// Usage: simple_b2bua_probe MODE SIP_ADDRESS TARGET [DEAD_TARGET]
+//   MODE async: routes from another thread 20 ms later (on_route_async); sync: on_route;
+//   builder: rules from SimpleB2bua::routes() with a fallback to DEAD_TARGET, add_failover from
+//   DEAD_TARGET to TARGET and add_header("X-Tenant", "probe").
 //   Calls to the user "nobody" get no route (404). Reads commands on stdin, one per line:
 //   "count" prints "count=<call_count()> listed=<list_calls().size()> legs=<legs of the first>
 //   from=<from of the first>"; "quit" stops gracefully and exits 0.
@@ -12,8 +14,8 @@
 #include "api/simple_b2bua.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: simple_b2bua_probe async|sync SIP_ADDRESS TARGET\n";
+  if (argc != 4 && argc != 5) {
+    std::cerr << "usage: simple_b2bua_probe async|sync|builder SIP_ADDRESS TARGET [DEAD]\n";
     return 2;
   }
   const std::string mode = argv[1];
@@ -30,6 +32,10 @@ int main(int argc, char** argv) {
         }
       }).detach();
     });
+  } else if (mode == "builder") {
+    const std::string dead = argc == 5 ? argv[4] : target;
+    b2b.routes().to("nobody").reject(403, "Forbidden").fallback(dead).build();
+    b2b.add_failover(dead, target).add_header("X-Tenant", "probe");
   } else {
     b2b.on_route([target](const std::string&, const std::string& to) {
       return to.find("nobody@") != std::string::npos ? std::string() : target;

@@ -16,8 +16,8 @@ def probe_path():
 class Probe:
     """The probe process: commands on stdin, answers on stdout, every read bounded."""
 
-    def __init__(self, mode, sip_address, target):
-        self.proc = subprocess.Popen([probe_path(), mode, sip_address, target],
+    def __init__(self, mode, sip_address, target, extra=()):
+        self.proc = subprocess.Popen([probe_path(), mode, sip_address, target] + list(extra),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.address = sip_address
@@ -53,8 +53,8 @@ class Probe:
 
 class SimpleB2buaTest(harness.B2buaTestCase):
 
-    def start_probe(self, mode, target_sipp, address):
-        probe = Probe(mode, address, "sip:" + target_sipp.address)
+    def start_probe(self, mode, target_sipp, address, extra=()):
+        probe = Probe(mode, address, "sip:" + target_sipp.address, extra)
         self.addCleanup(probe.stop)
         self.assertEqual(probe.line(), "ready", probe.proc.stderr.read() if probe.proc.poll() else "")
         return probe
@@ -102,3 +102,22 @@ class SimpleB2buaTest(harness.B2buaTestCase):
             self.assertEqual(uac.result.rc, 0, uac.result.describe())
             self.assertEqual(probe.count()[0], 0)
             self.assertEqual(probe.stop(), 0)
+
+    def test_route_builder_with_fallback_failover_and_added_header(self):
+        address = "%s:%d" % (harness.HOST, harness.free_port())
+        dead = "sip:%s:%d" % (harness.HOST, harness.free_port_block(1))
+        uas = self.sipp("uas", "uas_backend", calls=100).start()
+        probe = self.start_probe("builder", uas, address, [dead])
+        # The fallback sends the call to the dead target; add_failover moves it to the live one.
+        uac = self.sipp("uac", "uac_call", remote=probe.address,
+                        keys={"caller": "alice", "xfoo": "bar"}).run()
+        self.assertEqual(uac.result.rc, 0, uac.result.describe())
+        with open(uas._p("log")) as f:
+            got = [line for line in f if line.startswith("INVITE from=")]
+        self.assertEqual(len(got), 1, got)
+        self.assertIn("x_tenant=probe", got[0])  # add_header
+        self.assertIn("x_foo= ", got[0])          # nothing copied unless a rule says so
+        # The builder's reject rule answers before the fallback.
+        res = self.sipp("uac403", "uac_expect_403", remote=probe.address, service="nobody").run()
+        self.assertEqual(res.result.rc, 0, res.result.describe())
+        self.assertEqual(probe.stop(), 0)
