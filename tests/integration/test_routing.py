@@ -1,7 +1,9 @@
 """Routing, load balancing, failover, breakers, queue, redirect, header policy and SIGHUP reload,
 with real SIPp callers and several SIPp backends on their own ports."""
+import json
 import os
 import signal
+import subprocess
 import time
 import unittest
 
@@ -20,6 +22,19 @@ def invites(sipp):
                     or line.startswith("INVITE ruser=")]
     except OSError:
         return []
+
+
+def schema_errors(body, schema_file):
+    """Validates a JSON body against schemas/<schema_file> with Debian's python3-jsonschema
+    (the python3 running the tests may be another one). Returns "" or the error."""
+    schema = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas",
+                          schema_file)
+    code = ("import json,sys,jsonschema\n"
+            "s=json.load(open(sys.argv[1]))\n"
+            "jsonschema.Draft202012Validator(s).validate(json.load(sys.stdin))\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", code, schema], input=json.dumps(body),
+                       capture_output=True, text=True, timeout=30)
+    return "" if r.returncode == 0 else (r.stderr.strip().splitlines() or ["?"])[-1]
 
 
 def uri(port):
@@ -49,6 +64,11 @@ class RoutingTest(B2buaTestCase):
         status, body = srv.get("/v1/backends")
         self.assertEqual(status, 200, body)
         return {b["uri"]: b for b in body["backends"]}
+
+    def assertBackendsSchema(self, srv):
+        status, body = srv.get("/v1/backends")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(schema_errors(body, "backends.schema.json"), "", body)
 
     def wait_state(self, srv, target, state, timeout=10.0):
         ok = wait_until(lambda: self.backends(srv).get(target, {}).get("state") == state, timeout)
@@ -94,6 +114,8 @@ class RoutingTest(B2buaTestCase):
         self.assertSipp(uac, successful=12, failed=0)  # the caller never saw the 503s
         st = self.backends(srv)[uri(bad.port)]
         self.assertEqual(st["state"], "open", st)
+        self.assertGreaterEqual(st["total_failures"], 3, st)
+        self.assertBackendsSchema(srv)
         self.assertEqual(len(invites(bad)), 3, "calls kept going to the open backend")
         self.assertEqual(len(invites(good)), 12)
 
@@ -123,6 +145,10 @@ class RoutingTest(B2buaTestCase):
         self.wait_state(srv, uri(dead_port), "open", timeout=5)
         revived = self.backend("revived", port=dead_port)
         self.wait_state(srv, uri(dead_port), "closed", timeout=10)
+        st = self.backends(srv)[uri(dead_port)]
+        self.assertEqual(st["last_probe_status"], 200, st)
+        self.assertIsNotNone(st["last_probe_latency_ms"], st)
+        self.assertBackendsSchema(srv)
         self.assertSipp(self.call(srv, name="uac2", calls=6, rate=10, hold_ms=50).run(),
                         successful=6)
         self.assertGreaterEqual(len(invites(revived)), 2, "recovered backend got no calls")
