@@ -347,8 +347,12 @@ void launch(Self* self, const Attempt& at) {
   caf::actor me{self};
   st.b = self->spawn(call_leg_actor, LegRole::b, st.b_id, me, st.transport, st.sip, std::move(inv));
   self->monitor(st.b);
-  self->delayed_send(self, std::chrono::milliseconds(cfg.failover_timeout_ms), timeout_atom::value,
-                     st.b_id);
+  if (st.next_attempt < st.attempts.size()) {
+    // Another backend is left to try: do not wait for the transaction timeout (64*T1) here. The
+    // last attempt runs its course and a silent target gives 408 as it always did.
+    self->delayed_send(self, std::chrono::milliseconds(cfg.failover_timeout_ms),
+                       timeout_atom::value, st.b_id);
+  }
   publish(self);
 }
 

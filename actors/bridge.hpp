@@ -5,8 +5,9 @@
 //   (which sends the INVITE to the first attempt's target); publishes the call to the registry.
 // Attempts (failover): before each B leg the bridge asks the backend's breaker (admit_atom,
 //   `admission_timeout_ms`; no answer counts as yes) and takes one of its `max_calls` slots; a
-//   refused or full backend is skipped. A B leg that fails with 408 or 5xx, or gives no response
-//   at all within `failover_timeout_ms` (then abandoned), is followed by the next attempt while the
+//   refused or full backend is skipped. A B leg that fails with 408 or 5xx, or, while another
+//   attempt is left, gives no response at all within `failover_timeout_ms` (then abandoned; the
+//   last attempt waits for the transaction timeout), is followed by the next attempt while the
 //   caller hears nothing but 100 Trying. Each attempt's result goes to its breaker
 //   (outcome_atom). No attempt left: with a single B leg tried, its failure as it is (e.g. 408
 //   `b2bua.target.timeout`); after several, the last error a backend itself sent with Warning
