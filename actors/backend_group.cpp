@@ -120,9 +120,12 @@ BackendRef BackendDirectory::spawn(const std::string& uri, const std::string& gr
   return ref;
 }
 
-void BackendDirectory::set_groups(const std::vector<GroupSpec>& specs) {
+void BackendDirectory::set_groups(const std::vector<GroupSpec>& specs, bool keep_removed) {
   std::lock_guard<std::mutex> lock(mu_);
   std::unordered_map<std::string, std::shared_ptr<const BackendGroup>> groups;
+  if (keep_removed) {
+    groups = groups_;
+  }
   std::unordered_map<std::string, bool> named;
   for (const auto& spec : specs) {
     auto g = std::make_shared<BackendGroup>();
@@ -147,7 +150,7 @@ void BackendDirectory::set_groups(const std::vector<GroupSpec>& specs) {
     g->schedule = smooth_wrr_schedule(g->weights);
     groups[spec.name] = std::move(g);
   }
-  for (auto i = by_uri_.begin(); i != by_uri_.end();) {
+  for (auto i = by_uri_.begin(); !keep_removed && i != by_uri_.end();) {
     if (!named.count(i->first) && !literal_.count(i->first)) {
       spdlog::info("backend {} is in no group any more: its breaker stops", i->first);
       caf::anon_send_exit(i->second.breaker, caf::exit_reason::user_shutdown);

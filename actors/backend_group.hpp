@@ -55,8 +55,10 @@ public:
   BackendDirectory& operator=(const BackendDirectory&) = delete;
 
   /// Replaces the groups (start, reload). A backend that stays keeps its breaker and counters;
-  /// one no group names any more is stopped (unless it is a literal target in use).
-  void set_groups(const std::vector<GroupSpec>& groups);
+  /// one no group names any more is stopped (unless it is a literal target in use). With
+  /// `keep_removed`, groups and backends missing from `groups` stay for now (a reload first adds,
+  /// then swaps the rules, then prunes, so no call sees a rule naming a group not there yet).
+  void set_groups(const std::vector<GroupSpec>& groups, bool keep_removed = false);
 
   /// The group, or null.
   std::shared_ptr<const BackendGroup> group(const std::string& name) const;

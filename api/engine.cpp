@@ -364,6 +364,7 @@ std::string Engine::reload(const Config& next) {
   if (!rules_ && !next.routes.empty()) {
     return "routes are decided by the embedding application: config routes not applied";
   }
+  parts_->backends->set_groups(next.groups, /*keep_removed=*/true);
   if (rules_) {
     rules_->replace(next.routes);
   }

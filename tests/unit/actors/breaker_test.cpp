@@ -303,3 +303,38 @@ TEST_CASE("a backend's call slots stop at max_calls") {
   s.release();  // never below zero
   CHECK(s.active_calls.load() == 0);
 }
+
+TEST_CASE_FIXTURE(ActorFixture, "a reload keeps the breakers of backends that stay and stops the others") {
+  BackendDirectory dir(sys, std::shared_ptr<SipPort>(sip), BreakerConfig{});
+  GroupSpec g;
+  g.name = "pbx";
+  g.targets = {{"sip:a", 1, 0, false}, {"sip:b", 2, 5, false}};
+  dir.set_groups({g});
+  sched.run();
+  auto before = dir.all();
+  REQUIRE(before.size() == 2);
+  const BackendStatus* kept = before[0].get();  // sorted by URI: sip:a
+  REQUIRE(dir.group("pbx"));
+  CHECK(dir.group("pbx")->schedule.size() == 3);  // weights 1 + 2
+  GroupSpec g2;
+  g2.name = "pbx2";
+  g2.targets = {{"sip:a", 1, 0, false}, {"sip:c", 1, 0, false}};
+  dir.set_groups({g2}, /*keep_removed=*/true);  // first step of a reload: nothing removed yet
+  CHECK(dir.group("pbx"));
+  CHECK(dir.all().size() == 3);
+  dir.set_groups({g2});
+  sched.run();
+  auto after = dir.all();
+  REQUIRE(after.size() == 2);
+  CHECK(after[0].get() == kept);  // same breaker and counters for sip:a
+  CHECK(after[1]->uri == "sip:c");
+  CHECK_FALSE(dir.group("pbx"));
+  CHECK(dir.literal("sip:d").breaker);  // literal targets get a breaker on demand
+  CHECK(dir.all().size() == 3);
+  CHECK(dir.set_disabled("sip:c", true));
+  sched.run();
+  CHECK(dir.all()[1]->current() == BreakerMode::disabled);
+  CHECK_FALSE(dir.set_disabled("sip:nope", true));
+  dir.stop();
+  sched.run();
+}
