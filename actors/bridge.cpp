@@ -81,7 +81,7 @@ void maybe_finish(Self* self) {
   st.info.end_ms = now_ms();
   spdlog::debug("call={} ended: {} ({})", st.info.id, st.info.end_reason, st.info.final_status);
   if (st.registry) {
-    self->send(st.registry, ended_atom::value, st.info.id);
+    self->send(st.registry, ended_atom::value, st.info);  // the final snapshot: CDR and stats
   }
   if (st.relay) {
     self->send(st.relay, rtp::release_atom::value);
@@ -294,10 +294,11 @@ void on_b_event(Self* self, const LegEvent& ev) {
   }
 }
 
-void hang_up(Self* self, const std::string& why) {
+// Shutdown (503, "hangup") or an operator's DELETE (480, "operator_hangup").
+void hang_up(Self* self, const std::string& why, int status = 503, const char* tag = "hangup") {
   auto& st = self->state;
   if (st.answered) {
-    end_call(self, "hangup");
+    end_call(self, tag);
     LegEvent ev;
     ev.reason = why;
     if (!st.a_done) {
@@ -308,11 +309,12 @@ void hang_up(Self* self, const std::string& why) {
     }
     return;
   }
-  end_call(self, "hangup");
+  end_call(self, tag);
   if (!st.b_done) {
     to_leg(self, false, LegEventKind::cancelled);
   }
-  fail_caller(self, 503, "Service Unavailable", "b2bua.call.hangup");
+  fail_caller(self, status, status == 480 ? "Temporarily Unavailable" : "Service Unavailable",
+              "b2bua.call.hangup");
 }
 
 // Starts a B leg to `at` (its admission and call slot already granted).
@@ -651,6 +653,9 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
         }
       },
       [self](hangup_atom, const std::string& why) { hang_up(self, why); },
+      [self](hangup_atom, const std::string& why, int status) {
+        hang_up(self, why, status, "operator_hangup");
+      },
       [self](rtp::counters_atom, const rtp::RelayStats& s) { on_counters(self, s); },
       [self](rtp::rtp_timeout_atom, rtp::RelayId) { on_rtp_timeout(self); },
       [self](timeout_atom, LegId leg) { on_failover_timeout(self, leg); },

@@ -26,9 +26,12 @@
 //   offer it cannot read), rewrites every SDP that crosses, tells the relay each peer's address
 //   and the answer. (counters_atom, RelayStats) refreshes the call table; (rtp_timeout_atom, id)
 //   ends the call with BYE both ways, Reason "RTP timeout".
-// In: (hangup_atom, std::string why) from the registry (operator or shutdown): BYE both answered
-//   legs, or CANCEL B and 503 to A before the answer.
-// Out: (update_atom, CallInfo) and (ended_atom, CallId) to the registry.
+// In: (hangup_atom, std::string why) from the registry (shutdown): BYE both answered
+//   legs, or CANCEL B and 503 to A before the answer. End reason "hangup".
+// In: (hangup_atom, std::string why, int status) from the registry (operator, DELETE /v1/calls):
+//   the same, with `status` (480) to a caller still waiting. End reason "operator_hangup".
+// Out: (update_atom, CallInfo) and, once, (ended_atom, CallInfo) - the final snapshot - to the
+//   registry.
 // DOWN of a leg actor counts as that leg ending (the transport releases its SIP side).
 // Quits when both legs have terminated.
 #pragma once

@@ -2,6 +2,7 @@
 #include "actors/call_registry.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -12,16 +13,86 @@
 
 namespace b2bua {
 
-caf::behavior call_registry_actor(caf::stateful_actor<CallRegistryState>* self) {
+namespace {
+
+using Self = caf::stateful_actor<CallRegistryState>;
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// "b2bua.route.no_match" -> "route_no_match"; "" -> "refused".
+std::string reason_of(const std::string& warning) {
+  std::string r = warning.rfind("b2bua.", 0) == 0 ? warning.substr(6) : warning;
+  std::replace(r.begin(), r.end(), '.', '_');
+  return r.empty() ? std::string{"refused"} : r;
+}
+
+void on_update(Self* self, const RegistryHooks& hooks, CallInfo& info) {
+  auto [it, inserted] = self->state.calls.try_emplace(info.id);
+  auto& e = it->second;
+  if (!e.bridge) {
+    e.bridge = caf::actor_cast<caf::actor>(self->current_sender());
+  }
+  const bool answered_now = info.answer_ms > 0 && e.info.answer_ms == 0;
+  e.info = std::move(info);
+  if (inserted && hooks.started) {
+    hooks.started(e.info);
+  }
+  if (answered_now && hooks.answered) {
+    hooks.answered(e.info);
+  }
+}
+
+void on_ended(Self* self, const RegistryHooks& hooks, const CallInfo& info) {
+  auto& st = self->state;
+  if (st.calls.erase(info.id) == 0 && hooks.started) {
+    hooks.started(info);  // refused by the router: it never had a live entry
+  }
+  if (hooks.ended) {
+    hooks.ended(info);
+  }
+  if (auto w = st.waiting.find(info.id); w != st.waiting.end()) {
+    for (auto& rp : w->second) {
+      rp.deliver(info);
+    }
+    st.waiting.erase(w);
+  }
+}
+
+}  // namespace
+
+CallInfo refused_call_info(const IncomingCall& call, int status, const std::string& warning,
+                           const std::string& route) {
+  CallInfo info;
+  info.id = call.leg;
+  info.from = call.from_uri;
+  info.to = call.to_uri;
+  info.route = route;
+  info.state = "ended";
+  info.start_ms = call.received_ms;
+  info.end_ms = now_ms();
+  info.final_status = status;
+  info.end_reason = reason_of(warning);
+  info.media_mode = "bypass";
+  LegInfo a;
+  a.id = call.leg;
+  a.role = "a";
+  a.state = "ended";
+  a.call_id = call.call_id;
+  a.remote = call.source;
+  a.last_status = status;
+  a.created_ms = call.received_ms;
+  a.ended_ms = info.end_ms;
+  info.legs.push_back(std::move(a));
+  return info;
+}
+
+caf::behavior call_registry_actor(Self* self, RegistryHooks hooks) {
   return {
-      [self](update_atom, CallInfo& info) {
-        auto& e = self->state.calls[info.id];
-        if (!e.bridge) {
-          e.bridge = caf::actor_cast<caf::actor>(self->current_sender());
-        }
-        e.info = std::move(info);
-      },
-      [self](ended_atom, CallId id) { self->state.calls.erase(id); },
+      [self, hooks](update_atom, CallInfo& info) { on_update(self, hooks, info); },
+      [self, hooks](ended_atom, const CallInfo& info) { on_ended(self, hooks, info); },
       [self](list_atom) {
         std::vector<CallInfo> out;
         out.reserve(self->state.calls.size());
@@ -53,6 +124,17 @@ caf::behavior call_registry_actor(caf::stateful_actor<CallRegistryState>* self) 
         }
         self->send(i->second.bridge, hangup_atom::value, why);
         return true;
+      },
+      [self](drop_atom, CallId id, const std::string& why) {
+        auto rp = self->make_response_promise();
+        auto i = self->state.calls.find(id);
+        if (i == self->state.calls.end() || !i->second.bridge) {
+          rp.deliver(CallInfo{});
+          return rp;
+        }
+        self->send(i->second.bridge, hangup_atom::value, why, 480);
+        self->state.waiting[id].push_back(rp);
+        return rp;
       },
   };
 }

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/call_registry.hpp"
 #include "actors/protocol/atoms.hpp"
 
 namespace b2bua {
@@ -46,6 +48,14 @@ std::string host_port(const std::string& uri) {
     return s.find("]:") == std::string::npos ? s + ":5060" : s;
   }
   return s.find(':') == std::string::npos ? s + ":5060" : s;
+}
+
+// A call the router answers itself still gets its record (CDR, statistics) via the registry.
+void refused(Self* self, const caf::actor& registry, const IncomingCall& call, int status,
+             const std::string& warning, const std::string& route = {}) {
+  if (registry) {
+    self->send(registry, ended_atom::value, refused_call_info(call, status, warning, route));
+  }
 }
 
 }  // namespace
@@ -173,11 +183,12 @@ void serve_queue(Self* self, const RouterConfig& cfg, const caf::actor& transpor
 }
 
 void enqueue(Self* self, const RouterConfig& cfg, SipPort& sip, IncomingCall call, RouteDecision d,
-             std::vector<Attempt> attempts) {
+             std::vector<Attempt> attempts, const caf::actor& registry) {
   auto& st = self->state;
   const LegId leg = call.leg;
   if (st.queue.size() >= cfg.queue_max) {
     answer(sip, leg, 503, "Service Unavailable", "b2bua.queue.full", cfg.retry_after_s);
+    refused(self, registry, call, 503, "b2bua.queue.full", d.route_name);
     return;
   }
   spdlog::info("call={} queued (priority {}, {} waiting)", leg, d.queue_priority, st.queue.size());
@@ -190,13 +201,19 @@ void enqueue(Self* self, const RouterConfig& cfg, SipPort& sip, IncomingCall cal
   }
 }
 
-bool drop_waiting(Self* self, LegId leg) {
+// The call of a caller who left while waiting for a decision or in the queue, now dropped.
+std::optional<IncomingCall> drop_waiting(Self* self, LegId leg) {
   auto& st = self->state;
-  bool found = st.pending.erase(leg) > 0;
+  std::optional<IncomingCall> found;
+  if (auto p = st.pending.find(leg); p != st.pending.end()) {
+    found = std::move(p->second);
+    st.pending.erase(p);
+  }
   for (auto i = st.queue.begin(); i != st.queue.end(); ++i) {
     if (i->call.leg == leg) {
+      found = std::move(i->call);
       st.queue.erase(i);
-      return true;
+      break;
     }
   }
   return found;
@@ -210,6 +227,7 @@ void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDe
   if (d.kind == Kind::reject) {
     spdlog::debug("call={} rejected: {} {}", leg, d.status, d.warning);
     answer(*sip, leg, d.status, d.reason, d.warning);
+    refused(self, registry, call, d.status, d.warning, d.route_name);
     return;
   }
   if (d.kind == Kind::redirect) {
@@ -219,6 +237,7 @@ void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDe
     a.status = d.status >= 300 && d.status < 400 ? d.status : 302;
     a.reason = d.reason.empty() ? "Moved Temporarily" : d.reason;
     a.contact = d.contact;
+    refused(self, registry, call, a.status, "b2bua.route.redirected", d.route_name);
     sip->execute(std::move(a));
     return;
   }
@@ -228,19 +247,22 @@ void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDe
   if (unknown_group) {
     spdlog::error("call={} route {} names unknown backend group {}", leg, d.route_name, d.group);
     answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.unknown_group");
+    refused(self, registry, call, 500, "b2bua.route.unknown_group", d.route_name);
     return;
   }
   if (attempts.empty()) {
     if (looped) {
       spdlog::warn("call={} route target is b2buad itself: refused as a loop", leg);
       answer(*sip, leg, 482, "Loop Detected", "b2bua.sip.loop");
+      refused(self, registry, call, 482, "b2bua.sip.loop", d.route_name);
     } else {
       answer(*sip, leg, 503, "Service Unavailable", "b2bua.backend.all_down", cfg.retry_after_s);
+      refused(self, registry, call, 503, "b2bua.backend.all_down", d.route_name);
     }
     return;
   }
   if (d.kind == Kind::queue && (!self->state.queue.empty() || !reserve_room(attempts))) {
-    enqueue(self, cfg, *sip, std::move(call), std::move(d), std::move(attempts));
+    enqueue(self, cfg, *sip, std::move(call), std::move(d), std::move(attempts), registry);
     serve_queue(self, cfg, transport, registry, sip);  // room may be there for an earlier call
     return;
   }
@@ -261,6 +283,7 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         LegId leg = call.leg;
         if (self->state.draining) {
           answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
+          refused(self, registry, call, 503, "b2bua.draining");
           return;
         }
         auto [it, inserted] = self->state.pending.emplace(leg, std::move(call));
@@ -277,6 +300,7 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
           policy(it->second, std::move(reply));
         } catch (const std::exception& e) {
           spdlog::error("call={} routing policy failed: {}", leg, e.what());
+          refused(self, registry, it->second, 500, "b2bua.route.error");
           self->state.pending.erase(leg);
           answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.error");
         }
@@ -290,25 +314,30 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         self->state.pending.erase(i);
         if (self->state.draining) {
           answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
+          refused(self, registry, call, 503, "b2bua.draining");
           return;
         }
         on_decision(self, cfg, std::move(call), std::move(d), transport, registry, sip,
                     backends.get());
       },
       [=](timeout_atom, LegId leg) {
-        if (self->state.pending.erase(leg) > 0) {
+        auto i = self->state.pending.find(leg);
+        if (i != self->state.pending.end()) {
           spdlog::warn("call={} no routing decision within {} ms", leg, cfg.route_timeout_ms);
           answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.timeout");
+          refused(self, registry, i->second, 500, "b2bua.route.timeout");
+          self->state.pending.erase(i);
         }
       },
       [=](queued_atom, LegId leg) {
         auto& q = self->state.queue;
         for (auto i = q.begin(); i != q.end(); ++i) {
           if (i->call.leg == leg) {
-            q.erase(i);
             spdlog::info("call={} waited its queue timeout: 503", leg);
             answer(*sip, leg, 503, "Service Unavailable", "b2bua.queue.timeout",
                    cfg.retry_after_s);
+            refused(self, registry, i->call, 503, "b2bua.queue.timeout", i->decision.route_name);
+            q.erase(i);
             return;
           }
         }
@@ -321,8 +350,11 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         }
       },
       [=](sip_atom, const LegEvent& ev) {
-        if (drop_waiting(self, ev.leg)) {
+        if (auto call = drop_waiting(self, ev.leg)) {
           spdlog::debug("call={} caller left while waiting ({})", ev.leg, to_string(ev.kind));
+          const bool cancelled = ev.kind == LegEventKind::cancelled || ev.kind == LegEventKind::bye;
+          refused(self, registry, *call, cancelled ? 487 : 0,
+                  cancelled ? "cancelled" : "caller_gone");
         }
       },
       [=](drain_atom) {
@@ -330,11 +362,13 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         st.draining = true;
         for (auto& [leg, call] : st.pending) {
           answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
+          refused(self, registry, call, 503, "b2bua.draining");
         }
         st.pending.clear();
         for (auto& qc : st.queue) {
           answer(*sip, qc.call.leg, 503, "Service Unavailable", "b2bua.draining",
                  cfg.retry_after_s);
+          refused(self, registry, qc.call, 503, "b2bua.draining", qc.decision.route_name);
         }
         st.queue.clear();
       },

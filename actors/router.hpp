@@ -17,6 +17,9 @@
 //   backend has room (max_calls, breaker not open), or its queue timeout (503).
 // Out: responses to callers through SipPort; spawns bridge actors (not linked: a bridge's failure
 //   ends only its call) and monitors them to serve the queue.
+// Out: (ended_atom, CallInfo) to the registry for every call it answers itself with a final status
+//   or redirects (refused_call_info), and for a caller who leaves while waiting, so that those
+//   calls get their CDR too.
 #pragma once
 
 #include <cstdint>

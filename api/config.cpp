@@ -310,6 +310,20 @@ const char* standard_reason(int status) {
   return "Rejected";
 }
 
+// A bearer token travels in an HTTP header: printable ASCII without spaces, or "" for none.
+Error read_token(const json& v, const std::string& path, std::string& out) {
+  const char* rule = "must be a string of printable ASCII without spaces (\"\" = no token)";
+  if (!v.is_string()) {
+    return fail(path, rule);
+  }
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.size() > 1024 || !std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7F; })) {
+    return fail(path, rule);
+  }
+  out = s;
+  return {};
+}
+
 Error read_sip(const json& v, const std::string& path, Config& c) {
   return for_each_key(v, path, [&c](const std::string& key, const json& x, const std::string& p) {
     if (key == "listen") {
@@ -332,6 +346,24 @@ Error read_api(const json& v, const std::string& path, Config& c) {
     }
     if (key == "enabled") {
       return read_bool(x, p, c.api_enabled);
+    }
+    if (key == "token") {
+      return read_token(x, p, c.api_token);
+    }
+    return fail(p, "unknown key");
+  });
+}
+
+Error read_cdr(const json& v, const std::string& path, CdrConfig& c) {
+  return for_each_key(v, path, [&c](const std::string& key, const json& x, const std::string& p) {
+    if (key == "path") {
+      return read_clean_string(x, p, true, c.path);
+    }
+    if (key == "flush_ms") {
+      return read_int(x, p, range(10, 1000), c.flush_ms);
+    }
+    if (key == "max_queue") {
+      return read_int(x, p, range(1, 10000000), c.max_queue);
     }
     return fail(p, "unknown key");
   });
@@ -477,6 +509,7 @@ Error read_config(const json& root, Config& c) {
       return read_timers(x, p, c);
     }
     if (key == "routes") {
+      c.routes_json = x.dump(-1, ' ', false, json::error_handler_t::replace);
       return read_routes(x, p, c.routes);
     }
     if (key == "groups") {
@@ -484,6 +517,9 @@ Error read_config(const json& root, Config& c) {
     }
     if (key == "breaker") {
       return read_breaker(x, p, c.breaker);
+    }
+    if (key == "cdr") {
+      return read_cdr(x, p, c.cdr);
     }
     if (key == "media") {
       return read_media(x, p, c.media);
@@ -566,7 +602,8 @@ const char* default_config_text() {
   "log": { "level": "info" },
   "media": { "mode": "relay", "listen_ip": "0.0.0.0", "ports": "20000-29999", "workers": 1,
              "latch": "latch", "timeout_s": 60 },
-  "actors": { "workers": 0 }
+  "actors": { "workers": 0 },
+  "cdr": { "path": "b2bua-cdr.sqlite", "flush_ms": 200, "max_queue": 100000 }
 }
 )json";
 }
@@ -624,6 +661,24 @@ std::variant<Config, std::string> load_config_file(const std::string& path) {
     return cannot_read(e.what());
   }
   return parse_config(text);
+}
+
+std::variant<std::vector<RouteRule>, std::string> parse_routes(
+    const nlohmann::json& routes, const std::vector<GroupSpec>& groups) {
+  std::string error;
+  try {
+    std::vector<RouteRule> rules;
+    error = read_routes(routes, "routes", rules);
+    if (error.empty()) {
+      error = check_group_refs(rules, groups);
+    }
+    if (error.empty()) {
+      return rules;
+    }
+  } catch (const std::exception& e) {
+    error = std::string{"routes: internal error: "} + e.what();
+  }
+  return one_line(error, max_message);
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text) {

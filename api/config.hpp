@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "actors/backend_spec.hpp"
 #include "actors/route_table.hpp"
 
@@ -25,6 +27,13 @@ struct MediaConfig {
   std::uint32_t timeout_s = 60;        ///< no RTP either way this long after the answer ends the call
 };
 
+/// `cdr`: call detail records in SQLite (see api/cdr_store.hpp).
+struct CdrConfig {
+  std::string path = "b2bua-cdr.sqlite";  ///< SQLite file, relative to the working dir; "" = off
+  std::uint32_t flush_ms = 200;           ///< the writer commits queued records at least this often
+  std::uint32_t max_queue = 100000;       ///< records waiting beyond this are dropped and counted
+};
+
 struct Config {
   // sip
   std::string sip_listen = "0.0.0.0:5060";  ///< "host:port"; port 0 picks a free port
@@ -33,6 +42,7 @@ struct Config {
   // api
   std::string api_listen = "127.0.0.1:8080";  ///< "host:port"; port 0 picks a free port
   bool api_enabled = true;
+  std::string api_token;                      ///< bearer token required by the API; "" = none
   // limits
   std::uint32_t max_calls = 10000;
   std::uint32_t retry_after_s = 5;          ///< Retry-After on 503 when over max_calls or draining
@@ -44,10 +54,13 @@ struct Config {
   std::uint32_t failover_timeout_ms = 2000; ///< no response at all from a backend: try the next
   // routes: empty = pass-through (each call to its own Request-URI)
   std::vector<RouteRule> routes;
+  std::string routes_json = "[]";           ///< the `routes` array as written (GET /v1/routes)
   // groups: backend groups that routes name (`"group": "pbx"`)
   std::vector<GroupSpec> groups;
   // breaker: one circuit breaker per backend, these settings for all
   BreakerConfig breaker;
+  // cdr
+  CdrConfig cdr;
   // media
   MediaConfig media;
   // log
@@ -65,6 +78,12 @@ std::variant<Config, std::string> parse_config(const std::string& text);
 
 /// Reads and parses a config file. On error, one line as above (or naming the file).
 std::variant<Config, std::string> load_config_file(const std::string& path);
+
+/// Parses and validates a `routes` array alone (PUT /v1/routes), with the config file's rules and
+/// messages; a `group` must name one of `groups`. On error, one line naming the rule and the
+/// field, e.g. "routes[2].match.from: must be a string". Any thread.
+std::variant<std::vector<RouteRule>, std::string> parse_routes(
+    const nlohmann::json& routes, const std::vector<GroupSpec>& groups = {});
 
 /// Splits "host:port" ("[v6]:port" too). Returns nullopt when malformed or the port is out of range.
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text);

@@ -20,66 +20,16 @@
 #include "actors/call_registry.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/router.hpp"
+#include "api/call_stats.hpp"
+#include "api/cdr_store.hpp"
+#include "api/metrics.hpp"
+#include "api/engine_parts.hpp"
 #include "api/rest_server.hpp"
 #include "sip/sip_stack.hpp"
 #include "rtp/relay_engine.hpp"
 #include "sip/transport.hpp"
 
 namespace b2bua::api {
-
-namespace {
-
-// Answers the REST server's questions by asking the registry from a short-lived actor, so neither
-// the API thread nor any actor ever blocks.
-template <class Reply, class Done, class... Ts>
-void ask_registry(caf::actor_system& sys, caf::actor registry, Done done, Ts... xs) {
-  sys.spawn([=](caf::event_based_actor* self) {
-    self->request(registry, std::chrono::seconds(2), xs...)
-        .then([=](Reply& r) { done(std::optional<Reply>(std::move(r))); },
-              [=](caf::error&) { done(std::optional<Reply>()); });
-  });
-}
-
-nlohmann::json backends_json(const std::vector<std::shared_ptr<const BackendStatus>>& all) {
-  auto list = nlohmann::json::array();
-  for (const auto& b : all) {
-    const auto latency = b->last_probe_latency_us.load();
-    const auto probe_status = b->last_probe_status.load();
-    list.push_back({
-        {"name", b->uri},
-        {"uri", b->uri},
-        {"group", b->group},
-        {"state", to_string(b->current())},
-        {"active_calls", b->active_calls.load()},
-        {"max_calls", b->max_calls},
-        {"consecutive_failures", b->consecutive_failures.load()},
-        {"total_failures", b->failures_total.load()},
-        {"total_successes", b->successes_total.load()},
-        {"state_changes", b->state_changes.load()},
-        {"probes_sent", b->probes_total.load()},
-        {"last_probe_latency_ms",
-         latency < 0 ? nlohmann::json(nullptr) : nlohmann::json(latency / 1000.0)},
-        {"last_probe_status", probe_status == 0 ? nlohmann::json(nullptr)
-                                                : nlohmann::json(probe_status)},
-    });
-  }
-  return {{"backends", std::move(list)}};
-}
-
-}  // namespace
-
-struct Engine::Parts {
-  std::unique_ptr<caf::actor_system_config> caf_cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<sip::SipStack> sip;
-  caf::actor registry;
-  caf::actor router;
-  caf::actor transport;
-  std::unique_ptr<RestServer> rest;
-  std::shared_ptr<rtp::Engine> media;  ///< null when no call can be relayed (bypass everywhere)
-  std::shared_ptr<BackendDirectory> backends;
-  std::mutex reload_mu;
-};
 
 namespace {
 
@@ -137,6 +87,9 @@ std::string Engine::start() {
   }
   parts_ = std::make_unique<Parts>();
   auto& p = *parts_;
+  if (std::string err = open_cdr_store(); !err.empty()) {
+    return err;
+  }
   p.caf_cfg = std::make_unique<caf::actor_system_config>();
   // The sofia thread needs a core of its own; the actors get the rest. The sharing policy sleeps
   // on a condition variable when idle, where work stealing polls: measured 3x less CPU per call.
@@ -203,7 +156,18 @@ std::string Engine::start() {
   std::shared_ptr<SipPort> port_if = p.sip;
   p.backends = std::make_shared<BackendDirectory>(*p.sys, port_if, cfg_.breaker);
   p.backends->set_groups(cfg_.groups);
-  p.registry = p.sys->spawn(call_registry_actor);
+  RegistryHooks hooks;
+  CallStats* call_stats = &p.call_stats;
+  CdrStore* cdr = p.cdr.get();
+  hooks.started = [call_stats](const CallInfo&) { call_stats->on_started(CallStats::now_s()); };
+  hooks.answered = [call_stats](const CallInfo& c) { call_stats->on_answered(c); };
+  hooks.ended = [call_stats, cdr](const CallInfo& c) {
+    call_stats->on_ended(c);
+    if (cdr) {
+      cdr->push(make_cdr(c));
+    }
+  };
+  p.registry = p.sys->spawn(call_registry_actor, std::move(hooks));
   p.transport = p.sys->spawn(sip::transport_actor, port_if);
   p.router =
       p.sys->spawn(router_actor, policy_, rc, p.transport, p.registry, port_if, p.backends);
@@ -214,7 +178,7 @@ std::string Engine::start() {
     return err;
   }
   if (cfg_.api_enabled) {
-    p.rest = std::make_unique<RestServer>(make_backend());
+    p.rest = std::make_unique<RestServer>(make_backend(), cfg_.api_token);
     if (std::string err = p.rest->start(api_addr->first, api_addr->second); !err.empty()) {
       p.sip->stop();
       shutdown_actors();
@@ -227,34 +191,6 @@ std::string Engine::start() {
                cfg_.api_enabled ? cfg_.api_listen : std::string("(off)"), cfg_.max_calls,
                cfg_.routes.size(), cfg_.routes.empty() ? " (pass-through)" : "");
   return {};
-}
-
-RestBackend Engine::make_backend() {
-  RestBackend b;
-  auto& p = *parts_;
-  caf::actor_system* sys = p.sys.get();
-  caf::actor registry = p.registry;
-  b.stats = [this] { return stats(); };
-  b.ready = [this] { return running_ && !parts_->sip->draining(); };
-  b.backends = [this] { return backends_json(backends()); };
-  b.list_calls = [sys, registry](auto done) {
-    ask_registry<std::vector<CallInfo>>(*sys, registry, std::move(done), list_atom::value);
-  };
-  b.get_call = [sys, registry](CallId id, auto done) {
-    ask_registry<CallInfo>(
-        *sys, registry,
-        [done = std::move(done)](std::optional<CallInfo> r) {
-          if (!r) {
-            done(std::nullopt, true);
-          } else if (r->id == 0) {
-            done(std::nullopt, false);
-          } else {
-            done(std::move(r), false);
-          }
-        },
-        get_atom::value, id);
-  };
-  return b;
 }
 
 void Engine::shutdown_actors() {
@@ -326,36 +262,6 @@ std::vector<CallInfo> Engine::list_calls(std::chrono::milliseconds timeout) {
   return out;
 }
 
-StatsSnapshot Engine::stats() const {
-  StatsSnapshot s;
-  if (!parts_ || !parts_->sip) {
-    return s;
-  }
-  const auto& c = parts_->sip->counters();
-  s.active_calls = c.active_calls.load();
-  s.total_calls = c.total_calls.load();
-  s.answered_calls = c.answered_calls.load();
-  s.failed_calls = c.failed_calls.load();
-  s.cancelled_calls = c.cancelled_calls.load();
-  s.draining = parts_->sip->draining();
-  s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  if (parts_->media) {
-    auto t = parts_->media->totals();
-    s.media.packets = t.packets;
-    s.media.bytes = t.bytes;
-    s.media.forwarded = t.forwarded;
-    s.media.dropped = t.dropped;
-    s.media.relays_active = t.relays;
-    s.media.ports_available = parts_->media->ports_available();
-  }
-  for (std::size_t code = 100; code < c.final_responses.size(); ++code) {
-    if (auto n = c.final_responses[code].load()) {
-      s.final_responses[static_cast<int>(code)] = n;
-    }
-  }
-  return s;
-}
-
 std::string Engine::reload(const Config& next) {
   if (!parts_ || !running_) {
     return "not running";
@@ -387,6 +293,7 @@ std::string Engine::reload(const Config& next) {
     spdlog::warn("reload: {} changed but needs a restart; the running value stays", key);
   }
   cfg_.routes = next.routes;
+  cfg_.routes_json = next.routes_json;
   cfg_.groups = next.groups;
   spdlog::info("reload: {} route(s), {} group(s) applied; calls in progress are untouched",
                next.routes.size(), next.groups.size());

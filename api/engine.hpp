@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "actors/breaker.hpp"
 #include "actors/protocol/call_types.hpp"
@@ -52,6 +55,18 @@ public:
   /// The backends and their breakers, for the REST API. Any thread, never blocks.
   std::vector<std::shared_ptr<const BackendStatus>> backends() const;
 
+  /// Every metric in the Prometheus text format. Any thread, never blocks.
+  std::string metrics() const;
+
+  /// Validates a new `routes` array with the config's rules (groups must exist) and swaps it in
+  /// atomically; calls in progress keep their route. "" on success, else one line naming the rule
+  /// and the field. Any thread (PUT /v1/routes). Refused when an embedding program's policy does
+  /// the routing.
+  std::string replace_routes(const nlohmann::json& routes);
+
+  /// The `routes` array in force (null when an embedding program's policy does the routing).
+  nlohmann::json routes() const;
+
   std::uint16_t sip_port() const;
   std::uint16_t api_port() const;
   const Config& config() const { return cfg_; }
@@ -59,6 +74,7 @@ public:
 private:
   RestBackend make_backend();
   void shutdown_actors();
+  std::string open_cdr_store();
 
   struct Parts;
   Config cfg_;

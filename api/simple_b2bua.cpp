@@ -21,6 +21,7 @@ SimpleB2bua::SimpleB2bua(std::string name, std::string address) : name_(std::mov
   cfg_.sip_listen = std::move(address);
   cfg_.user_agent = name_;
   cfg_.api_enabled = false;
+  cfg_.cdr.path.clear();  // an embedding program writes no CDR file unless it asks for one
 }
 
 SimpleB2bua::~SimpleB2bua() { stop(); }

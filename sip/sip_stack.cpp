@@ -262,8 +262,44 @@ void nua_callback(nua_event_t event, int status, char const* phrase, nua_t*, nua
 
 }  // namespace
 
+namespace {
+
+// Index into sip_method_names of a request event, -1 for other events.
+int request_index(nua_event_t event) {
+  switch (event) {
+    case nua_i_invite: return 0;
+    case nua_i_ack: return 1;
+    case nua_i_bye: return 2;
+    case nua_i_cancel: return 3;
+    case nua_i_options: return 4;
+    case nua_i_info: return 5;
+    case nua_i_message: return 6;
+    case nua_i_notify: return 7;
+    case nua_i_subscribe: return 8;
+    case nua_i_refer: return 9;
+    case nua_i_publish: return 10;
+    case nua_i_register: return 11;
+    case nua_i_update: return 12;
+    case nua_i_prack: return 13;
+    default: return -1;
+  }
+}
+
+void count_traffic(SipCounters& c, nua_event_t event, int status) {
+  if (int i = request_index(event); i >= 0) {
+    c.requests[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+  } else if ((event == nua_r_invite || event == nua_r_bye || event == nua_r_cancel) &&
+             status >= 100 && status < 700) {
+    c.responses_received[static_cast<std::size_t>(status)].fetch_add(1,
+                                                                     std::memory_order_relaxed);
+  }
+}
+
+}  // namespace
+
 void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
                               LegRec* rec, const sip_t* sip, tagi_t tags[]) {
+  count_traffic(owner->counters_, event, status);
   switch (event) {
     case nua_i_invite:
       on_invite(nh, rec, sip);

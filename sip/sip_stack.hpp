@@ -41,7 +41,17 @@ struct SipCounters {
   std::atomic<std::uint64_t> failed_calls{0};
   std::atomic<std::uint64_t> cancelled_calls{0};
   std::array<std::atomic<std::uint64_t>, 700> final_responses{};  ///< by status code, < 700
+  /// Requests received, by method: index into sip_method_names.
+  std::array<std::atomic<std::uint64_t>, 14> requests{};
+  /// Responses to our own requests (B-leg INVITE, BYE, CANCEL) by status, as NUA reports them
+  /// (its local 408 and 503 included).
+  std::array<std::atomic<std::uint64_t>, 700> responses_received{};
 };
+
+/// Method names of SipCounters::requests, by index.
+inline constexpr const char* sip_method_names[14] = {
+    "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "MESSAGE",
+    "NOTIFY", "SUBSCRIBE", "REFER", "PUBLISH", "REGISTER", "UPDATE", "PRACK"};
 
 class SipStack final : public SipPort {
 public:

@@ -21,6 +21,7 @@ using outcome_atom = caf::atom_constant<caf::atom("outcome")>;   // bridge -> br
 using probe_atom = caf::atom_constant<caf::atom("probe")>;       // breaker timer; SIP probe reply
 using disable_atom = caf::atom_constant<caf::atom("disable")>;   // operator -> breaker
 using queued_atom = caf::atom_constant<caf::atom("queued")>;     // router: a queue timer fired
+using drop_atom = caf::atom_constant<caf::atom("drop")>;         // -> registry: hang up, await end
 
 }  // namespace b2bua
 

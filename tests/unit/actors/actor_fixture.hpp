@@ -84,7 +84,7 @@ struct ActorFixture {
     registry = sys.spawn([r](caf::event_based_actor*) -> caf::behavior {
       return {
           [r](update_atom, const CallInfo& info) { r->calls.emplace_back(info, false); },
-          [r](ended_atom, CallId id) { r->ended.push_back(id); },
+          [r](ended_atom, const CallInfo& info) { r->ended.push_back(info.id); },
       };
     });
     sched.run();

@@ -1,0 +1,126 @@
+// CdrStore: call detail records in SQLite (WAL). Producers push finished calls into a queue; one
+// writer thread ("b2b-cdr") commits them in batched transactions; the API reads with its own
+// connection. Nothing here runs on the SIP thread or blocks an actor.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "actors/protocol/call_types.hpp"
+
+struct sqlite3;
+
+namespace b2bua::api {
+
+/// One finished call (answered, failed, cancelled or refused by the router).
+struct CdrRecord {
+  std::int64_t id = 0;            ///< row id, assigned by the store (0 before it is written)
+  CallId call = 0;                ///< b2buad's call id (restarts with the process)
+  std::string a_call_id;          ///< the caller's SIP Call-ID
+  std::string b_call_id;          ///< the B leg's SIP Call-ID, "" when no B leg was created
+  std::string from;
+  std::string to;
+  std::string route;              ///< the rule that matched, "" when none
+  std::string backend;            ///< where the B leg went, "" when nowhere
+  std::string target;             ///< the B leg's Request-URI, "" when none
+  std::int64_t start_ms = 0;      ///< INVITE received (ms since the epoch, UTC)
+  std::int64_t answer_ms = 0;     ///< 0 when never answered
+  std::int64_t end_ms = 0;
+  std::int64_t duration_ms = 0;   ///< answer to end; 0 when never answered
+  std::string hangup_by;          ///< "caller", "callee", "b2bua" or "operator"
+  int final_status = 0;           ///< final SIP status the caller got; 0 when none
+  std::string disconnect_reason;  ///< e.g. caller_bye, failed, no_route (see schemas/cdr.schema.json)
+  std::string media_mode;         ///< "relay" or "bypass"
+};
+
+/// The CDR of a finished call, from the last snapshot of its bridge (or the router's refusal).
+CdrRecord make_cdr(const CallInfo& call);
+
+/// Who ended the call, from its end reason (and, for "failed", whether the callee's status was
+/// relayed): "caller", "callee", "b2bua" or "operator".
+std::string hangup_by(const CallInfo& call);
+
+/// A filter over the records: start time in [since_ms, until_ms) (0 = open), From/To containing
+/// a text, one page.
+struct CdrQuery {
+  std::int64_t since_ms = 0;
+  std::int64_t until_ms = 0;
+  std::string from;
+  std::string to;
+  std::uint32_t limit = 100;
+  std::uint64_t offset = 0;
+};
+
+struct CdrPage {
+  std::vector<CdrRecord> records;  ///< oldest first (by id)
+  std::uint64_t total = 0;         ///< records matching the filter, all pages
+};
+
+class CdrStore {
+ public:
+  struct Options {
+    std::string path;                  ///< SQLite file
+    std::uint32_t flush_ms = 200;      ///< longest wait to gather a batch
+    std::size_t max_queue = 100000;    ///< beyond this, records are dropped and counted
+  };
+
+  explicit CdrStore(Options opts);
+  /// Commits what is queued, stops the writer thread, closes the database.
+  ~CdrStore();
+  CdrStore(const CdrStore&) = delete;
+  CdrStore& operator=(const CdrStore&) = delete;
+
+  /// Opens (creates) the database in WAL mode and starts the writer. "" on success, else one line
+  /// naming the key and the file, e.g. "cdr.path /x/y.sqlite: unable to open database file".
+  /// Owner's thread, once.
+  std::string open();
+
+  /// Queues a record. Any thread; never blocks beyond a short lock, never throws.
+  void push(CdrRecord record) noexcept;
+
+  /// Waits (at most `timeout_ms`) until every record pushed before the call is committed. True when
+  /// they are. Any thread but the writer.
+  bool flush(std::uint32_t timeout_ms = 5000);
+
+  /// One page of records. Blocks the calling thread for the SQLite read (the API thread); readers
+  /// never block the writer (WAL). Error text on a database failure.
+  std::variant<CdrPage, std::string> query(const CdrQuery& q);
+
+  /// One record by row id; nullopt when there is none (or on error, then `error` is set).
+  std::optional<CdrRecord> get(std::int64_t id, std::string* error);
+
+  std::uint64_t written() const { return written_.load(); }
+  std::uint64_t dropped() const { return dropped_.load(); }
+  std::uint64_t errors() const { return errors_.load(); }
+  std::size_t queued() const;
+
+ private:
+  void run();
+  bool write_batch(std::vector<CdrRecord>& batch);
+
+  Options opts_;
+  sqlite3* writer_db_ = nullptr;  // used by the writer thread only (after open)
+  sqlite3* reader_db_ = nullptr;  // guarded by read_mutex_
+  std::mutex read_mutex_;
+  mutable std::mutex mutex_;      // guards queue_, stop_, pushed_, committed_
+  std::condition_variable cv_;
+  std::condition_variable done_cv_;
+  std::vector<CdrRecord> queue_;
+  std::uint64_t pushed_ = 0;      // records accepted into the queue so far
+  std::uint64_t committed_ = 0;   // of those, written or given up on
+  bool stop_ = false;
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> errors_{0};
+  std::thread thread_;
+};
+
+}  // namespace b2bua::api
