@@ -95,7 +95,8 @@ CdrRecord read_row(sqlite3_stmt* s) {
   return r;
 }
 
-// "host[:port]" of a target URI: what names a backend until routing groups name them.
+}  // namespace
+
 std::string backend_of(const std::string& target) {
   auto colon = target.find(':');
   if (target.empty() || colon == std::string::npos) {
@@ -107,6 +108,8 @@ std::string backend_of(const std::string& target) {
   }
   return rest.substr(0, rest.find_first_of(";?>"));
 }
+
+namespace {
 
 bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
   char* msg = nullptr;

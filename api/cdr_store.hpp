@@ -41,6 +41,9 @@ struct CdrRecord {
   std::string media_mode;         ///< "relay" or "bypass"
 };
 
+/// "host[:port]" of a target URI, which names a backend until routing groups name them; "" for "".
+std::string backend_of(const std::string& target);
+
 /// The CDR of a finished call, from the last snapshot of its bridge (or the router's refusal).
 CdrRecord make_cdr(const CallInfo& call);
 

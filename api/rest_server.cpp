@@ -1,6 +1,10 @@
-// The REST server: Beast HTTP/1.1 sessions on one io_context run by the "b2b-api" thread, routed
-// to RestBackend, plus the JSON forms of calls, stats and errors. The only file that uses Beast.
+// The REST server: Beast HTTP/1.1 sessions on one io_context run by the "b2b-api" thread: bearer
+// token check, routing to RestBackend and the handlers of rest_handlers.cpp, waiting for the
+// asynchronous call-table answers. The only file that uses Beast.
 #include "api/rest_server.hpp"
+
+#include <functional>
+#include <tuple>
 
 #include <algorithm>
 #include <array>
@@ -25,6 +29,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/rest_handlers.hpp"
+
 namespace b2bua::api {
 namespace {
 
@@ -36,59 +42,11 @@ using json = nlohmann::json;
 
 constexpr auto io_timeout = std::chrono::seconds(30);      // idle keep-alive, slow reads and writes
 constexpr auto backend_timeout = std::chrono::seconds(3);  // then 503 backend_timeout
+constexpr auto hangup_timeout = std::chrono::seconds(10);  // DELETE /v1/calls/{id}: then 504
 constexpr auto linger_timeout = std::chrono::seconds(2);   // draining input before a close
 constexpr std::uint32_t header_limit = 8 * 1024;
 constexpr std::uint64_t body_limit = 64 * 1024;
 constexpr std::size_t linger_limit = 1024 * 1024;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-/// "2026-11-24T01:02:03.456Z"; clamped to years 1970..9999.
-std::string iso8601(std::int64_t ms) {
-  using namespace std::chrono;
-  ms = std::clamp<std::int64_t>(ms, 0, 253402300799999);
-  const sys_time<milliseconds> tp{milliseconds{ms}};
-  const auto day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{tp - day};
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf.data();
-}
-
-json time_or_null(std::int64_t ms) { return ms > 0 ? json(iso8601(ms)) : json(nullptr); }
-json status_or_null(int status) { return status != 0 ? json(status) : json(nullptr); }
-
-json leg_json(const LegInfo& leg) {
-  json j = json::object();
-  j["id"] = leg.id;
-  j["role"] = leg.role;
-  j["state"] = leg.state;
-  j["call_id"] = leg.call_id;
-  j["remote"] = leg.remote;
-  j["last_status"] = status_or_null(leg.last_status);
-  j["created_time"] = iso8601(leg.created_ms);
-  j["answered_time"] = time_or_null(leg.answered_ms);
-  j["ended_time"] = time_or_null(leg.ended_ms);
-  if (leg.media_local.empty()) {
-    j["media"] = nullptr;
-  } else {
-    j["media"] = json{{"local", leg.media_local},
-                      {"remote", leg.media_remote.empty() ? json(nullptr) : json(leg.media_remote)},
-                      {"packets", leg.media_packets},
-                      {"bytes", leg.media_bytes},
-                      {"lost", leg.media_lost},
-                      {"jitter_us", leg.media_jitter_us}};
-  }
-  return j;
-}
 
 std::string dump(const json& j) {
   // SIP strings may hold any bytes: replace invalid UTF-8 instead of throwing.
@@ -132,31 +90,61 @@ class Gate {
   asio::io_context* ioc_;
 };
 
+/// The paths a token does not guard: load balancers and orchestrators probe them.
+bool public_path(std::string_view path) { return path == "/health" || path == "/ready"; }
+
+/// Compares without an early exit, so that timing does not tell how much of a token matched.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
+  }
+  return diff == 0;
+}
+
+/// "/v1/calls/17" with prefix "/v1/calls/" -> "17"; nullopt when the path is not one level below.
+std::optional<std::string_view> below(std::string_view path, std::string_view prefix) {
+  if (path.substr(0, prefix.size()) != prefix ||
+      path.find('/', prefix.size()) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return path.substr(prefix.size());
+}
+
 /// One HTTP connection: read, route, answer, repeat while keep-alive. Lives in the b2b-api thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const RestBackend& backend, std::shared_ptr<Gate> gate)
+  Session(tcp::socket socket, const RestBackend& backend, const std::string& token,
+          std::shared_ptr<Gate> gate)
       : stream_(std::move(socket)),
         timer_(stream_.get_executor()),
         backend_(backend),
+        token_(token),
         gate_(std::move(gate)) {}
 
   void run() { read_request(); }
 
  private:
   using Request = http::request<http::string_body>;
+  using CallDone = std::function<void(std::optional<CallInfo>, bool)>;
 
   void read_request();
   void on_read(beast::error_code ec);
   void route(const Request& req);
-  void get_calls();
-  void get_call(std::string_view id_text);
-  void on_calls(std::uint64_t seq, std::optional<std::vector<CallInfo>> calls);
+  bool authorized(const Request& req) const;
+  bool method_ok(const Request& req, std::initializer_list<http::verb> verbs, const char* allow);
+  void get_calls(std::string_view query);
+  void call_request(std::string_view id_text, bool hangup);
+  void on_calls(std::uint64_t seq, const CallFilter& filter,
+                std::optional<std::vector<CallInfo>> calls);
   void on_call(std::uint64_t seq, std::optional<CallInfo> call, bool timed_out);
-  std::uint64_t begin_wait();
+  std::uint64_t begin_wait(std::chrono::seconds timeout);
   bool end_wait(std::uint64_t seq);
+  void send(const Answer& a, bool close = false, std::string_view allow = {});
   void reply(http::status status, const json& body, bool close = false,
-             std::string_view allow = {});
+             std::string_view allow = {}) {
+    send(json_answer(static_cast<int>(status), body), close, allow);
+  }
   void error(http::status status, const std::string& code, const std::string& message,
              bool close = false) {
     spdlog::debug("api.error {} {} {}", static_cast<int>(status), code, path_);
@@ -180,15 +168,32 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  /// Wraps a backend answer so that it is posted back to this session on the io thread. It may
+  /// run on any thread, even after the server stopped: it holds only the gate and a weak
+  /// reference, and the session is looked up again on the io thread.
+  template <class... Args, class F>
+  std::function<void(Args...)> back_home(F on_io) {
+    return [gate = gate_, weak = weak_from_this(), on_io](Args... args) {
+      gate->post([weak, on_io, tuple = std::make_tuple(std::move(args)...)]() mutable {
+        if (auto self = weak.lock()) {
+          std::apply([&](auto&&... xs) { on_io(*self, std::move(xs)...); }, std::move(tuple));
+        }
+      });
+    };
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   asio::steady_timer timer_;  // the backend deadline
   const RestBackend& backend_;
+  const std::string& token_;
   std::shared_ptr<Gate> gate_;
   std::string path_;    // of the request being answered, for messages and logs
-  CallId call_id_ = 0;  // of the GET /v1/calls/{id} being answered
+  std::string method_;  // of the request being answered
+  CallId call_id_ = 0;  // of the /v1/calls/{id} being answered
+  bool hangup_ = false; // that request is a DELETE
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool writing_ = false;
@@ -235,88 +240,129 @@ void Session::on_read(beast::error_code ec) {
   guarded([&] { route(req); });
 }
 
+bool Session::authorized(const Request& req) const {
+  if (token_.empty()) {
+    return true;
+  }
+  const auto h = req[http::field::authorization];
+  const std::string_view value{h.data(), h.size()};
+  constexpr std::string_view scheme = "Bearer ";
+  return value.size() > scheme.size() && value.substr(0, scheme.size()) == scheme &&
+         same_secret(value.substr(scheme.size()), token_);
+}
+
+bool Session::method_ok(const Request& req, std::initializer_list<http::verb> verbs,
+                        const char* allow) {
+  if (std::find(verbs.begin(), verbs.end(), req.method()) != verbs.end()) {
+    return true;
+  }
+  reply(http::status::method_not_allowed,
+        error_body("method_not_allowed", "method " + method_ + " not allowed on " + path_), false,
+        allow);
+  return false;
+}
+
 void Session::route(const Request& req) {
   const std::string_view target{req.target().data(), req.target().size()};
-  const std::string_view path = target.substr(0, target.find('?'));
+  const auto mark = target.find('?');
+  const std::string_view path = target.substr(0, mark);
+  const std::string_view query =
+      mark == std::string_view::npos ? std::string_view{} : target.substr(mark + 1);
   path_ = std::string{path};
-  constexpr std::string_view calls_prefix = "/v1/calls/";
-  const bool is_call = path.substr(0, calls_prefix.size()) == calls_prefix &&
-                       path.find('/', calls_prefix.size()) == std::string_view::npos;
-  const bool known = path == "/health" || path == "/ready" || path == "/v1/stats" ||
-                     path == "/v1/calls" || path == "/v1/backends" || is_call;
-  if (!known) {
-    return error(http::status::not_found, "not_found", "no such resource: " + path_);
+  method_ = std::string{req.method_string()};
+  if (!public_path(path) && !authorized(req)) {
+    spdlog::info("api.unauthorized {} {}", method_, path_);
+    send(error_answer(401, "unauthorized", "a valid \"Authorization: Bearer <token>\" is required"));
+    return;
   }
-  if (req.method() != http::verb::get) {
-    const std::string method{req.method_string()};
-    return reply(http::status::method_not_allowed,
-                 error_body("method_not_allowed", "method " + method + " not allowed on " + path_),
-                 false, "GET");
-  }
+  using V = http::verb;
   if (path == "/health") {
-    return reply(http::status::ok, json{{"status", "ok"}});
+    return method_ok(req, {V::get}, "GET") ? reply(http::status::ok, json{{"status", "ok"}})
+                                           : void();
   }
   if (path == "/ready") {
+    if (!method_ok(req, {V::get}, "GET")) {
+      return;
+    }
     if (backend_.ready && backend_.ready()) {
       return reply(http::status::ok, json{{"status", "ready"}});
     }
     return error(http::status::service_unavailable, "not_ready", "starting or draining");
   }
-  if (path == "/v1/stats") {
-    if (!backend_.stats) {
-      return error(http::status::service_unavailable, "backend_unavailable", "no stats source");
+  // The synchronous resources: one handler each (rest_handlers.cpp).
+  const std::pair<std::string_view, std::function<Answer()>> simple[] = {
+      {"/metrics", [&] { return get_metrics(backend_); }},
+      {"/v1", [] { return get_openapi(); }},
+      {"/v1/stats", [&] { return get_stats(backend_); }},
+      {"/v1/backends", [&] { return get_backends(backend_); }},
+      {"/v1/cdrs", [&] { return get_cdrs(backend_, query); }},
+  };
+  for (const auto& [p, handler] : simple) {
+    if (path == p) {
+      return method_ok(req, {V::get}, "GET") ? send(handler()) : void();
     }
-    return reply(http::status::ok, to_json(backend_.stats()));
+  }
+  if (path == "/v1/routes") {
+    if (!method_ok(req, {V::get, V::put}, "GET, PUT")) {
+      return;
+    }
+    return send(req.method() == V::get ? get_routes(backend_) : put_routes(backend_, req.body()));
   }
   if (path == "/v1/calls") {
-    return get_calls();
+    return method_ok(req, {V::get}, "GET") ? get_calls(query) : void();
   }
-  if (path == "/v1/backends") {
-    return reply(http::status::ok, backend_.backends ? backend_.backends()
-                                                     : json{{"backends", json::array()}});
+  if (auto id = below(path, "/v1/calls/")) {
+    return method_ok(req, {V::get, V::delete_}, "GET, DELETE")
+               ? call_request(*id, req.method() == V::delete_)
+               : void();
   }
-  get_call(path.substr(calls_prefix.size()));
+  if (auto id = below(path, "/v1/cdrs/")) {
+    return method_ok(req, {V::get}, "GET") ? send(get_cdr(backend_, *id)) : void();
+  }
+  error(http::status::not_found, "not_found", "no such resource: " + path_);
 }
 
-void Session::get_calls() {
+void Session::get_calls(std::string_view query) {
+  auto params = parse_query(query);
+  if (!params) {
+    return send(error_answer(400, "bad_query", "malformed query string (bad escape or repeated name)"));
+  }
+  auto filter = read_call_filter(*params);
+  if (auto* e = std::get_if<QueryError>(&filter)) {
+    return send(error_answer(400, "bad_query", "query parameter " + e->parameter + ": " + e->rule,
+                             json{{"parameter", e->parameter}, {"rule", e->rule}}));
+  }
   if (!backend_.list_calls) {
     return error(http::status::service_unavailable, "backend_unavailable", "no call table");
   }
-  const auto seq = begin_wait();
-  // The callback may run on any thread, even after the server stopped: it only holds the gate
-  // and a weak reference, and the session is looked up again on the io thread.
-  backend_.list_calls(
-      [gate = gate_, weak = weak_from_this(), seq](std::optional<std::vector<CallInfo>> calls) {
-        gate->post([weak, seq, calls = std::move(calls)]() mutable {
-          if (auto self = weak.lock()) {
-            self->on_calls(seq, std::move(calls));
-          }
-        });
-      });
+  const auto seq = begin_wait(backend_timeout);
+  backend_.list_calls(back_home<std::optional<std::vector<CallInfo>>>(
+      [seq, f = std::get<CallFilter>(filter)](Session& s, std::optional<std::vector<CallInfo>> c) {
+        s.on_calls(seq, f, std::move(c));
+      }));
 }
 
-void Session::get_call(std::string_view id_text) {
+void Session::call_request(std::string_view id_text, bool hangup) {
   const auto id = parse_id(id_text);
   if (!id) {
     return error(http::status::bad_request, "bad_id",
                  "call id must be a positive decimal integer below 2^64: " + std::string{id_text});
   }
-  if (!backend_.get_call) {
+  const auto& call = hangup ? backend_.hangup_call : backend_.get_call;
+  if (!call) {
     return error(http::status::service_unavailable, "backend_unavailable", "no call table");
   }
   call_id_ = *id;
-  const auto seq = begin_wait();
-  backend_.get_call(*id, [gate = gate_, weak = weak_from_this(), seq](std::optional<CallInfo> call,
-                                                                      bool timed_out) {
-    gate->post([weak, seq, call = std::move(call), timed_out]() mutable {
-      if (auto self = weak.lock()) {
-        self->on_call(seq, std::move(call), timed_out);
-      }
-    });
-  });
+  hangup_ = hangup;
+  const auto seq = begin_wait(hangup ? hangup_timeout : backend_timeout);
+  call(*id, back_home<std::optional<CallInfo>, bool>(
+                [seq](Session& s, std::optional<CallInfo> c, bool timed_out) {
+                  s.on_call(seq, std::move(c), timed_out);
+                }));
 }
 
-void Session::on_calls(std::uint64_t seq, std::optional<std::vector<CallInfo>> calls) {
+void Session::on_calls(std::uint64_t seq, const CallFilter& filter,
+                       std::optional<std::vector<CallInfo>> calls) {
   if (!end_wait(seq)) {
     return;
   }
@@ -326,11 +372,7 @@ void Session::on_calls(std::uint64_t seq, std::optional<std::vector<CallInfo>> c
       return error(http::status::service_unavailable, "backend_timeout",
                    "the engine did not answer in time");
     }
-    json list = json::array();
-    for (const auto& call : *calls) {
-      list.push_back(to_json(call));
-    }
-    reply(http::status::ok, json{{"calls", std::move(list)}, {"count", calls->size()}});
+    reply(http::status::ok, filter_calls(*calls, filter));
   });
 }
 
@@ -340,10 +382,17 @@ void Session::on_call(std::uint64_t seq, std::optional<CallInfo> call, bool time
   }
   guarded([&] {
     if (call) {
+      if (hangup_) {
+        spdlog::info("call={} api.hangup: both legs gone ({})", call->id, call->end_reason);
+      }
       return reply(http::status::ok, to_json(*call));
     }
+    if (timed_out && hangup_) {
+      return error(http::status::gateway_timeout, "hangup_timeout",
+                   "the call was told to hang up but its legs were not gone in time");
+    }
     if (timed_out) {
-      spdlog::warn("api.backend_timeout GET {}: the engine reported a timeout", path_);
+      spdlog::warn("api.backend_timeout {} {}: the engine reported a timeout", method_, path_);
       return error(http::status::service_unavailable, "backend_timeout",
                    "the engine did not answer in time");
     }
@@ -351,18 +400,23 @@ void Session::on_call(std::uint64_t seq, std::optional<CallInfo> call, bool time
   });
 }
 
-std::uint64_t Session::begin_wait() {
+std::uint64_t Session::begin_wait(std::chrono::seconds timeout) {
   waiting_ = true;
   const auto seq = ++seq_;
-  timer_.expires_after(backend_timeout);
-  timer_.async_wait([self = shared_from_this(), seq](beast::error_code ec) {
+  timer_.expires_after(timeout);
+  timer_.async_wait([self = shared_from_this(), seq, timeout](beast::error_code ec) {
     if (ec || !self->end_wait(seq)) {
       return;
     }
-    spdlog::warn("api.backend_timeout GET {}: no answer within 3 s", self->path_);
+    spdlog::warn("api.backend_timeout {} {}: no answer within {} s", self->method_, self->path_,
+                 timeout.count());
     self->guarded([&] {
+      if (self->hangup_) {
+        return self->error(http::status::gateway_timeout, "hangup_timeout",
+                           "the call was told to hang up but its legs were not gone in time");
+      }
       self->error(http::status::service_unavailable, "backend_timeout",
-                  "the engine did not answer within 3 s");
+                  "the engine did not answer within " + std::to_string(timeout.count()) + " s");
     });
   });
   return seq;
@@ -377,13 +431,16 @@ bool Session::end_wait(std::uint64_t seq) {
   return true;
 }
 
-void Session::reply(http::status status, const json& body, bool close, std::string_view allow) {
-  std::string text = dump(body);
+void Session::send(const Answer& a, bool close, std::string_view allow) {
+  std::string text = a.text.empty() ? dump(a.body) : a.text;
   res_ = {};
   res_.version(version_);
-  res_.result(status);
+  res_.result(static_cast<http::status>(a.status));
   res_.set(http::field::server, "b2bua");
-  res_.set(http::field::content_type, "application/json");
+  res_.set(http::field::content_type, a.content_type);
+  if (a.status == 401) {
+    res_.set(http::field::www_authenticate, "Bearer realm=\"b2bua\"");
+  }
   if (!allow.empty()) {
     res_.set(http::field::allow, beast::string_view{allow.data(), allow.size()});
   }
@@ -460,9 +517,10 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 }  // namespace
 
 struct RestServer::Impl {
-  explicit Impl(const RestBackend& b) : backend(b) {}
+  Impl(const RestBackend& b, const std::string& t) : backend(b), token(t) {}
 
   const RestBackend& backend;
+  const std::string& token;
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   asio::steady_timer retry{ioc};
@@ -525,7 +583,7 @@ void RestServer::Impl::accept() {
       return;
     }
     try {
-      std::make_shared<Session>(std::move(socket), backend, gate)->run();
+      std::make_shared<Session>(std::move(socket), backend, token, gate)->run();
     } catch (const std::exception& e) {
       spdlog::warn("api.accept: {}", e.what());
     }
@@ -557,7 +615,7 @@ std::string RestServer::start(const std::string& host, std::uint16_t port) {
     return "api.listen " + host_port(host, port) + ": already running";
   }
   try {
-    auto impl = std::make_unique<Impl>(backend_);
+    auto impl = std::make_unique<Impl>(backend_, token_);
     if (auto err = impl->listen(host, port); !err.empty()) {
       return err;
     }
@@ -583,63 +641,6 @@ void RestServer::stop() {
   }
   // Destroying the io_context destroys the pending handlers, hence the sessions and their sockets.
   impl_.reset();
-}
-
-json to_json(const CallInfo& call) {
-  json j = json::object();
-  j["id"] = call.id;
-  j["from"] = call.from;
-  j["to"] = call.to;
-  j["target"] = call.target;
-  j["route"] = call.route;
-  j["state"] = call.state;
-  j["start_time"] = iso8601(call.start_ms);
-  j["answer_time"] = time_or_null(call.answer_ms);
-  j["end_time"] = time_or_null(call.end_ms);
-  double duration = 0;
-  if (call.answer_ms > 0) {
-    const std::int64_t end = call.end_ms > 0 ? call.end_ms : now_ms();
-    duration = static_cast<double>(std::max<std::int64_t>(0, end - call.answer_ms)) / 1000.0;
-  }
-  j["duration_s"] = duration;
-  j["final_status"] = status_or_null(call.final_status);
-  j["end_reason"] = call.end_reason.empty() ? json(nullptr) : json(call.end_reason);
-  j["media_mode"] = call.media_mode.empty() ? std::string("bypass") : call.media_mode;
-  json legs = json::array();
-  for (const auto& leg : call.legs) {
-    legs.push_back(leg_json(leg));
-  }
-  j["legs"] = std::move(legs);
-  return j;
-}
-
-json to_json(const StatsSnapshot& stats) {
-  json responses = json::object();
-  for (const auto& [status, count] : stats.final_responses) {
-    responses[std::to_string(status)] = count;
-  }
-  return json{{"active_calls", stats.active_calls},
-              {"total_calls", stats.total_calls},
-              {"answered_calls", stats.answered_calls},
-              {"failed_calls", stats.failed_calls},
-              {"cancelled_calls", stats.cancelled_calls},
-              {"uptime_s", stats.uptime_s},
-              {"draining", stats.draining},
-              {"final_responses", std::move(responses)},
-              {"media", {{"packets", stats.media.packets},
-                         {"bytes", stats.media.bytes},
-                         {"forwarded", stats.media.forwarded},
-                         {"dropped", stats.media.dropped},
-                         {"relays_active", stats.media.relays_active},
-                         {"ports_available", stats.media.ports_available}}}};
-}
-
-json error_body(const std::string& code, const std::string& message) {
-  return error_body(code, message, nullptr);
-}
-
-json error_body(const std::string& code, const std::string& message, json details) {
-  return json{{"error", {{"code", code}, {"message", message}, {"details", std::move(details)}}}};
 }
 
 }  // namespace b2bua::api

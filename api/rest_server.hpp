@@ -1,27 +1,31 @@
 // The REST API of b2buad: a small HTTP/1.1 server (Boost.Beast, one "b2b-api" thread) that answers
-// health, readiness, stats and call-table requests from a RestBackend. Beast stays in the .cpp.
+// health, readiness, metrics, stats, calls, call records, backends and routes from a RestBackend.
+// Beast stays in the .cpp.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "actors/protocol/call_types.hpp"
 #include "api/rest_backend.hpp"
+#include "api/rest_json.hpp"
 
 namespace b2bua::api {
 
-/// Serves GET /health, /ready, /v1/stats, /v1/calls and /v1/calls/{id} as JSON.
+/// Serves the endpoints of schemas/openapi.json: GET /health, /ready, /metrics, /v1, /v1/stats,
+/// /v1/calls, /v1/backends, /v1/routes, /v1/cdrs, /v1/cdrs/{id}; GET and DELETE /v1/calls/{id};
+/// PUT /v1/routes.
 ///
 /// One io_context runs on one thread named "b2b-api". Backend callbacks that answer later (on any
-/// thread) are posted back onto that thread; a backend silent for 3 s gets a 503. Requests are
-/// limited to 8 KiB of headers and 64 KiB of body (413 beyond), idle connections to 30 s.
+/// thread) are posted back onto that thread; a backend silent for 3 s gets a 503 (DELETE waits
+/// 10 s, then 504). Requests are limited to 8 KiB of headers and 64 KiB of body (413 beyond),
+/// idle connections to 30 s. With a token, every path but /health and /ready needs
+/// "Authorization: Bearer <token>" (401 otherwise).
 /// Every method of this class is called from the owning thread (usually main), never concurrently.
 class RestServer {
  public:
-  /// Keeps the backend; `token` is reserved for authentication and unused for now.
+  /// Keeps the backend; a non-empty `token` is required as a bearer token (see above).
   explicit RestServer(RestBackend backend, std::string token = {});
   /// Stops the server if it is running.
   ~RestServer();
@@ -48,17 +52,7 @@ class RestServer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The REST form of a call (see schemas/call.schema.json). Any thread.
-nlohmann::json to_json(const CallInfo& call);
-
-/// The REST form of the counters (see schemas/stats.schema.json). Any thread.
-nlohmann::json to_json(const StatsSnapshot& stats);
-
-/// The shared error body {"error": {"code", "message", "details"}} (schemas/error.schema.json).
-/// Two overloads instead of `details = nullptr`: a default argument of an incomplete type (only
-/// json_fwd.hpp is included here) does not compile. Any thread.
-nlohmann::json error_body(const std::string& code, const std::string& message);
-nlohmann::json error_body(const std::string& code, const std::string& message,
-                          nlohmann::json details);
+/// The OpenAPI document of this API (schemas/openapi.json, compiled in). Any thread.
+const char* openapi_text();
 
 }  // namespace b2bua::api

@@ -336,11 +336,18 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/stats answers every counter with its JSON ty
   engine.stats.uptime_s = 12.5;
   engine.stats.draining = true;
   engine.stats.final_responses = {{200, 6}, {486, 3}};
+  engine.stats.failed_by_reason = {{"route_no_match", 2}, {"failed", 1}};
+  engine.stats.setup = {6, 120.5, 100, 200, 300};
+  engine.stats.calls_per_second = 0.25;
   const auto r = fetch(port, "GET", "/v1/stats");
   CHECK(r.status == 200);
   check_common(r);
   const json j = r.parsed();
-  CHECK(j.size() == 9);
+  CHECK(j.size() == 12);
+  CHECK(j["failed_by_reason"] == json{{"route_no_match", 2}, {"failed", 1}});
+  CHECK(j["setup_time_ms"] ==
+        json{{"count", 6}, {"avg", 120.5}, {"p50", 100.0}, {"p90", 200.0}, {"p99", 300.0}});
+  CHECK(j["calls_per_second"] == 0.25);
   CHECK(j["media"].size() == 6);
   CHECK(j["media"]["packets"].is_number_integer());
   CHECK(j["active_calls"] == 2);

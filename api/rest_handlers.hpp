@@ -1,0 +1,37 @@
+// The synchronous REST endpoints as pure functions: backend + request text in, Answer out. The
+// Beast session (rest_server.cpp) only routes, authenticates and does the I/O. API thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "api/rest_backend.hpp"
+
+namespace b2bua::api {
+
+/// What to send back: a status and a JSON body, or a text body with its content type.
+struct Answer {
+  int status = 200;
+  nlohmann::json body;
+  std::string text;  ///< used instead of `body` when not empty
+  std::string content_type = "application/json";
+};
+
+Answer json_answer(int status, nlohmann::json body);
+
+Answer error_answer(int status, const std::string& code, const std::string& message,
+                    nlohmann::json details = nullptr);
+
+Answer get_stats(const RestBackend& b);
+Answer get_metrics(const RestBackend& b);
+Answer get_openapi();
+Answer get_backends(const RestBackend& b);
+Answer get_routes(const RestBackend& b);
+/// Body: {"routes": [...]}. 400 bad_json, bad_request (shape) or bad_routes (details: path, rule).
+Answer put_routes(const RestBackend& b, const std::string& body);
+Answer get_cdrs(const RestBackend& b, std::string_view query);
+Answer get_cdr(const RestBackend& b, std::string_view id_text);
+
+}  // namespace b2bua::api
