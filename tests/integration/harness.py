@@ -165,12 +165,29 @@ def write_config(path, cfg, comment=True):
 # REST
 
 
-def http_get(port, path, timeout=2.0):
+def http_get(port, path, timeout=2.0, token=None):
     """GET http://127.0.0.1:port/path. Returns (status, body) where body is parsed JSON when it
     parses, else the text. (None, error text) when nothing answered."""
+    return http_request(port, "GET", path, timeout=timeout, token=token)
+
+
+def http_request(port, method, path, body=None, timeout=2.0, token=None, headers=None):
+    """Any request; `body` (bytes, str, or an object sent as JSON). Returns (status, body) as
+    http_get does."""
     url = "http://%s:%d%s" % (HOST, port, path)
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token is not None:
+        req.add_header("Authorization", "Bearer " + token)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             status, raw = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
@@ -199,12 +216,15 @@ class B2bua:
     """One b2buad process with its config, ports and captured output in `workdir`."""
 
     def __init__(self, workdir, routes=None, limits=None, timers=None, sip_port=None,
-                 api_port=None, log_level="info", binary=None):
+                 api_port=None, log_level="info", binary=None, token=None):
         self.workdir = workdir
         self.binary = binary or b2buad_path()
         self.sip_port = sip_port or free_port()
         self.api_port = api_port or free_port()
         self.config = make_config(self.sip_port, self.api_port, routes, limits, timers, log_level)
+        self.token = token  # api.token: sent by get() and request()
+        if token is not None:
+            self.config["api"]["token"] = token
         self.config_path = os.path.join(workdir, "b2buad.json")
         self.stdout_path = os.path.join(workdir, "b2buad.stdout")
         self.stderr_path = os.path.join(workdir, "b2buad.stderr")
@@ -275,7 +295,11 @@ class B2bua:
 
     # REST
     def get(self, path, timeout=2.0):
-        return http_get(self.api_port, path, timeout)
+        return http_get(self.api_port, path, timeout, token=self.token)
+
+    def request(self, method, path, body=None, timeout=2.0, **kwargs):
+        kwargs.setdefault("token", self.token)
+        return http_request(self.api_port, method, path, body, timeout, **kwargs)
 
     def stats(self):
         status, body = self.get("/v1/stats")
