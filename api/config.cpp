@@ -360,7 +360,7 @@ Error read_cdr(const json& v, const std::string& path, CdrConfig& c) {
       return read_clean_string(x, p, true, c.path);
     }
     if (key == "flush_ms") {
-      return read_int(x, p, range(10, 1000), c.flush_ms);
+      return read_int(x, p, range(10, 500), c.flush_ms);
     }
     if (key == "max_queue") {
       return read_int(x, p, range(1, 10000000), c.max_queue);
