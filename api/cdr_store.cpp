@@ -206,6 +206,8 @@ std::string CdrStore::open() {
   }
   sqlite3_busy_timeout(reader_db_, 2000);
   thread_ = std::thread([this] { run(); });
+  std::lock_guard<std::mutex> lock{mutex_};
+  accepting_ = true;
   return {};
 }
 
@@ -213,7 +215,7 @@ void CdrStore::push(CdrRecord record) noexcept {
   try {
     {
       std::lock_guard<std::mutex> lock{mutex_};
-      if (stop_ || !writer_db_ || queue_.size() >= opts_.max_queue) {
+      if (stop_ || !accepting_ || queue_.size() >= opts_.max_queue) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         return;
       }

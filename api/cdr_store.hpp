@@ -113,13 +113,14 @@ class CdrStore {
   sqlite3* writer_db_ = nullptr;  // used by the writer thread only (after open)
   sqlite3* reader_db_ = nullptr;  // guarded by read_mutex_
   std::mutex read_mutex_;
-  mutable std::mutex mutex_;      // guards queue_, stop_, pushed_, committed_
+  mutable std::mutex mutex_;      // guards queue_, stop_, accepting_, pushed_, committed_
   std::condition_variable cv_;
   std::condition_variable done_cv_;
   std::vector<CdrRecord> queue_;
   std::uint64_t pushed_ = 0;      // records accepted into the queue so far
   std::uint64_t committed_ = 0;   // of those, written or given up on
   bool stop_ = false;
+  bool accepting_ = false;        // open() succeeded
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> errors_{0};

@@ -3,6 +3,7 @@
 #include "api/metrics.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -29,9 +30,13 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
+// The shortest of 15 or 17 significant digits that reads back as the same double ("0.1").
 std::string number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  if (std::strtod(buf, nullptr) != v) {
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+  }
   return buf;
 }
 

@@ -271,7 +271,7 @@ void Session::route(const Request& req) {
   path_ = std::string{path};
   method_ = std::string{req.method_string()};
   if (!public_path(path) && !authorized(req)) {
-    spdlog::info("api.unauthorized {} {}", method_, path_);
+    spdlog::debug("api.unauthorized {} {}", method_, path_);
     send(error_answer(401, "unauthorized", "a valid \"Authorization: Bearer <token>\" is required"));
     return;
   }

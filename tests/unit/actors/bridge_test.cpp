@@ -238,6 +238,16 @@ TEST_CASE_FIXTURE(BridgeFixture, "an operator hangup before the answer cancels B
   CHECK(a_actions().back().status == 503);
 }
 
+TEST_CASE_FIXTURE(BridgeFixture, "a REST hangup before the answer cancels B and gives the caller 480") {
+  sip_event(b_leg, LegEventKind::ringing, 180, "Ringing");
+  caf::anon_send(bridge, hangup_atom::value, std::string("operator hangup"), 480);
+  sched.run();
+  CHECK(b_actions().back().kind == SipActionKind::cancel);
+  CHECK(a_actions().back().status == 480);
+  CHECK(a_actions().back().warning == "b2bua.call.hangup");
+  CHECK(rec->calls.back().first.end_reason == "operator_hangup");
+}
+
 TEST_CASE("a leg ignores bridge requests that its SIP state no longer allows") {
   CallLegState a;
   a.id = 1;

@@ -157,3 +157,25 @@ TEST_CASE("targets_self compares host and port, with 5060 as the default port") 
   CHECK_FALSE(targets_self("garbage", own));
   CHECK_FALSE(targets_self("", own));
 }
+
+TEST_CASE_FIXTURE(RouterFixture, "every call the router answers itself is reported ended to the registry") {
+  RouteRule deny;
+  deny.name = "deny";
+  deny.match_to = "666";
+  deny.action = "reject";
+  deny.reject_status = 403;
+  RouteRule self_loop;
+  self_loop.name = "loop";
+  self_loop.match_to = "me";
+  self_loop.targets = {"sip:127.0.0.1:5060"};
+  start(make_table_policy({deny, self_loop}));
+  incoming(make_call(1, "666"));     // configured reject
+  incoming(make_call(2, "nobody"));  // no match
+  incoming(make_call(3, "me"));      // loop to ourselves
+  CHECK(rec->ended == std::vector<CallId>{1, 2, 3});
+  caf::anon_send(router, drain_atom::value);
+  sched.run();
+  incoming(make_call(4, "666"));     // draining
+  CHECK(rec->ended == std::vector<CallId>{1, 2, 3, 4});
+  CHECK(sip->on(4).at(0).status == 503);
+}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 using namespace b2bua;
 using namespace b2bua::api;
@@ -500,4 +501,42 @@ TEST_CASE("the media keys parse, and each bad value names its key") {
     REQUIRE_MESSAGE(std::holds_alternative<std::string>(r), text);
     CHECK(std::get<std::string>(r) == message);
   }
+}
+
+TEST_CASE("api.token and the cdr keys parse; each bad value names its key") {
+  Config c = parse_ok(R"({"api": {"token": "abc-123_!~"},
+                          "cdr": {"path": "/var/lib/b2bua/cdr.sqlite", "flush_ms": 50,
+                                  "max_queue": 10}})");
+  CHECK(c.api_token == "abc-123_!~");
+  CHECK(c.cdr.path == "/var/lib/b2bua/cdr.sqlite");
+  CHECK(c.cdr.flush_ms == 50);
+  CHECK(c.cdr.max_queue == 10);
+  Config d = parse_ok("{}");
+  CHECK(d.api_token.empty());
+  CHECK(d.cdr.path == "b2bua-cdr.sqlite");
+  CHECK(d.cdr.flush_ms == 200);
+  CHECK(parse_ok(R"({"cdr": {"path": ""}})").cdr.path.empty());
+  CHECK(parse_error(R"({"api": {"token": "has space"}})").rfind("api.token: must be", 0) == 0);
+  CHECK(parse_error(R"({"api": {"token": 5}})").rfind("api.token: must be", 0) == 0);
+  CHECK(parse_error(R"({"cdr": {"flush_ms": 501}})") == "cdr.flush_ms: must be an integer 10-500");
+  CHECK(parse_error(R"({"cdr": {"max_queue": 0}})").rfind("cdr.max_queue: ", 0) == 0);
+  CHECK(parse_error(R"({"cdr": {"path": "a\nb"}})").rfind("cdr.path: ", 0) == 0);
+  CHECK(parse_error(R"({"cdr": {"dir": "x"}})") == "cdr.dir: unknown key");
+}
+
+TEST_CASE("the routes array is kept as written, and parse_routes names the rule and field") {
+  Config c = parse_ok(R"({"routes": [{"name": "a", "match": {"to": "*"},
+                                      "targets": ["sip:h:5080"]}]})");
+  CHECK(nlohmann::json::parse(c.routes_json) ==
+        nlohmann::json::parse(R"([{"name": "a", "match": {"to": "*"}, "targets": ["sip:h:5080"]}])"));
+  CHECK(parse_ok("{}").routes_json == "[]");
+  auto ok = parse_routes(nlohmann::json::parse(R"([{"action": "reject", "status": 486}])"));
+  REQUIRE(std::holds_alternative<std::vector<RouteRule>>(ok));
+  CHECK(std::get<std::vector<RouteRule>>(ok).at(0).reject_reason == "Busy Here");
+  auto bad = parse_routes(nlohmann::json::parse(
+      R"([{"targets": ["sip:h"]}, {"targets": ["sip:h"]}, {"match": {"from": 1}}])"));
+  REQUIRE(std::holds_alternative<std::string>(bad));
+  CHECK(std::get<std::string>(bad) == "routes[2].match.from: must be a string");
+  bad = parse_routes(nlohmann::json::object());
+  CHECK(std::get<std::string>(bad) == "routes: must be an array");
 }

@@ -614,3 +614,195 @@ TEST_CASE_FIXTURE(Fixture, "a call with invalid UTF-8 from SIP is still served a
   check_common(r);
   CHECK(r.parsed()["from"] == "sip:\xEF\xBF\xBD(@x");
 }
+
+// ---- management endpoints: token, DELETE, routes, backends, CDRs, metrics, the OpenAPI document
+
+namespace {
+
+/// One request with optional headers and body on a fresh connection.
+Response send_request(std::uint16_t port, const std::string& method, const std::string& target,
+                      const std::string& headers = {}, const std::string& body = {}) {
+  Client c{port};
+  c.send_all(method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+             headers + (body.empty() ? "" : "Content-Length: " + std::to_string(body.size()) +
+                                                "\r\n") +
+             "\r\n" + body);
+  return c.read_response();
+}
+
+void check_error_details(const Response& r, int status, const std::string& code) {
+  CHECK(r.status == status);
+  check_common(r);
+  const json j = r.parsed();
+  REQUIRE(j.contains("error"));
+  CHECK(j["error"]["code"] == code);
+}
+
+/// A server over a backend with every management callback, recording what it was asked.
+struct ManagedFixture {
+  ManagedFixture() : ManagedFixture("") {}
+  explicit ManagedFixture(const std::string& token) {
+    b2bua::api::RestBackend b = engine.backend();
+    b.hangup_call = [this](b2bua::CallId id, std::function<void(std::optional<CallInfo>, bool)> done) {
+      hung_up.push_back(id);
+      if (id == 12) {
+        CallInfo c = make_call(12, true);
+        c.state = "ended";
+        c.end_reason = "operator_hangup";
+        c.end_ms = c.start_ms + 5000;
+        return done(c, false);
+      }
+      done(std::nullopt, id == 13);  // 13: the legs never go
+    };
+    b.metrics = [] { return std::string("# TYPE b2bua_x gauge\nb2bua_x 1\n"); };
+    b.routes = [this] { return routes; };
+    b.replace_routes = [this](const json& j) -> std::string {
+      if (!j.is_array()) {
+        return "routes: must be an array";
+      }
+      if (!j.empty() && !j[0].contains("name")) {
+        return "routes[0].name: must be a non-empty string";
+      }
+      routes = j;
+      return "";
+    };
+    b.cdrs = [](const b2bua::api::CdrQuery& q) -> std::variant<b2bua::api::CdrPage, std::string> {
+      b2bua::api::CdrPage p;
+      p.total = 1;
+      b2bua::api::CdrRecord r;
+      r.id = 1;
+      r.to = q.to;
+      r.start_ms = 1795482123456;
+      r.end_ms = r.start_ms;
+      p.records.push_back(r);
+      return p;
+    };
+    b.cdr = [](std::int64_t id, std::string* error) -> std::optional<b2bua::api::CdrRecord> {
+      if (id == 666) {
+        *error = "disk I/O error";
+      }
+      if (id != 1) {
+        return std::nullopt;
+      }
+      b2bua::api::CdrRecord r;
+      r.id = 1;
+      return r;
+    };
+    server = std::make_unique<RestServer>(b, token);
+    REQUIRE(server->start("127.0.0.1", 0) == "");
+    port = server->port();
+  }
+
+  FakeEngine engine;
+  std::vector<b2bua::CallId> hung_up;
+  json routes = json::array();
+  std::unique_ptr<RestServer> server;
+  std::uint16_t port = 0;
+};
+
+struct TokenFixture : ManagedFixture {
+  TokenFixture() : ManagedFixture("s3cret") {}
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(TokenFixture, "with a token, every path but /health and /ready needs it") {
+  for (const char* path : {"/v1/stats", "/v1/calls", "/v1/calls/12", "/metrics", "/v1",
+                           "/v1/routes", "/v1/backends", "/v1/cdrs", "/v1/cdrs/1", "/nope"}) {
+    CAPTURE(path);
+    for (const char* auth : {"", "Authorization: Bearer wrong\r\n", "Authorization: s3cret\r\n",
+                             "Authorization: Bearer s3cre\r\n", "Authorization: Bearer \r\n",
+                             "Authorization: Bearer s3cretX\r\n"}) {
+      CAPTURE(auth);
+      const auto r = send_request(port, "GET", path, auth);
+      check_error(r, 401, "unauthorized");
+      CHECK(r.header("www-authenticate") == "Bearer realm=\"b2bua\"");
+    }
+  }
+  check_error(send_request(port, "DELETE", "/v1/calls/12"), 401, "unauthorized");
+  CHECK(hung_up.empty());
+  CHECK(send_request(port, "GET", "/health").status == 200);
+  CHECK(send_request(port, "GET", "/ready").status == 200);
+  CHECK(send_request(port, "GET", "/v1/stats", "Authorization: Bearer s3cret\r\n").status == 200);
+}
+
+TEST_CASE_FIXTURE(ManagedFixture, "DELETE /v1/calls/{id} answers the final call, 404 or 504") {
+  auto r = send_request(port, "DELETE", "/v1/calls/12");
+  CHECK(r.status == 200);
+  check_common(r);
+  CHECK(r.parsed()["end_reason"] == "operator_hangup");
+  CHECK(r.parsed()["state"] == "ended");
+  check_error(send_request(port, "DELETE", "/v1/calls/77"), 404, "call_not_found");
+  check_error(send_request(port, "DELETE", "/v1/calls/13"), 504, "hangup_timeout");
+  check_error(send_request(port, "DELETE", "/v1/calls/x"), 400, "bad_id");
+  CHECK(hung_up == std::vector<b2bua::CallId>{12, 77, 13});
+  const auto allow = send_request(port, "PUT", "/v1/calls/12");
+  check_error(allow, 405, "method_not_allowed");
+  CHECK(allow.header("allow") == "GET, DELETE");
+}
+
+TEST_CASE_FIXTURE(ManagedFixture, "PUT /v1/routes validates, swaps and answers the new rules") {
+  const json rules = json::array({{{"name", "a"}}});
+  auto r = send_request(port, "PUT", "/v1/routes", "", json{{"routes", rules}}.dump());
+  CHECK(r.status == 200);
+  CHECK(r.parsed() == json{{"routes", rules}});
+  CHECK(routes == rules);
+  CHECK(send_request(port, "GET", "/v1/routes").parsed() == json{{"routes", rules}});
+  r = send_request(port, "PUT", "/v1/routes", "", R"({"routes":[{"x":1}]})");
+  check_error_details(r, 400, "bad_routes");
+  CHECK(r.parsed()["error"]["details"] ==
+        json{{"path", "routes[0].name"}, {"rule", "must be a non-empty string"}});
+  CHECK(routes == rules);
+  check_error(send_request(port, "PUT", "/v1/routes", "", R"({"routes":[)"), 400, "bad_json");
+  check_error(send_request(port, "PUT", "/v1/routes", "", "[]"), 400, "bad_request");
+  check_error(send_request(port, "PUT", "/v1/routes", "", R"({"routes":[],"x":1})"), 400,
+              "bad_request");
+  check_error(send_request(port, "PUT", "/v1/routes", "", std::string(70000, ' ')), 413,
+              "too_large");
+  CHECK(send_request(port, "DELETE", "/v1/routes").header("allow") == "GET, PUT");
+}
+
+TEST_CASE_FIXTURE(Fixture, "without routes, CDR or backend callbacks: 503 or an empty table") {
+  check_error(fetch(port, "GET", "/v1/routes"), 503, "backend_unavailable");
+  check_error(send_request(port, "PUT", "/v1/routes", "", R"({"routes":[]})"), 503,
+              "backend_unavailable");
+  check_error(fetch(port, "GET", "/v1/cdrs"), 503, "backend_unavailable");
+  check_error(fetch(port, "GET", "/v1/cdrs/1"), 503, "backend_unavailable");
+  const auto r = fetch(port, "GET", "/v1/backends");
+  CHECK(r.status == 200);
+  CHECK(r.parsed() == json{{"backends", json::array()}});
+}
+
+TEST_CASE_FIXTURE(ManagedFixture, "CDRs, metrics and the OpenAPI document") {
+  auto r = fetch(port, "GET", "/v1/cdrs?to=bob&limit=5");
+  CHECK(r.status == 200);
+  CHECK(r.parsed()["cdrs"][0]["to"] == "bob");
+  CHECK(r.parsed()["limit"] == 5);
+  check_error_details(fetch(port, "GET", "/v1/cdrs?limit=5000"), 400, "bad_query");
+  CHECK(fetch(port, "GET", "/v1/cdrs/1").parsed()["id"] == 1);
+  check_error(fetch(port, "GET", "/v1/cdrs/2"), 404, "cdr_not_found");
+  check_error(fetch(port, "GET", "/v1/cdrs/666"), 500, "cdr_store");
+  check_error(fetch(port, "GET", "/v1/cdrs/0"), 400, "bad_id");
+  r = fetch(port, "GET", "/metrics");
+  CHECK(r.status == 200);
+  CHECK(r.header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body == "# TYPE b2bua_x gauge\nb2bua_x 1\n");
+  r = fetch(port, "GET", "/v1");
+  CHECK(r.status == 200);
+  CHECK(r.parsed()["openapi"] == "3.1.0");
+  CHECK(r.parsed()["paths"].contains("/v1/calls/{id}"));
+}
+
+TEST_CASE_FIXTURE(Fixture, "GET /v1/calls filters and pages; bad parameters are 400 bad_query") {
+  auto r = fetch(port, "GET", "/v1/calls?state=answered");
+  CHECK(r.parsed()["total"] == 1);
+  CHECK(r.parsed()["calls"][0]["id"] == 12);
+  r = fetch(port, "GET", "/v1/calls?limit=1&offset=1");
+  CHECK(r.parsed()["count"] == 1);
+  CHECK(r.parsed()["total"] == 2);
+  CHECK(r.parsed()["calls"][0]["id"] == 40);
+  r = fetch(port, "GET", "/v1/calls?limit=abc");
+  check_error_details(r, 400, "bad_query");
+  CHECK(r.parsed()["error"]["details"]["parameter"] == "limit");
+  check_error(fetch(port, "GET", "/v1/calls?a=%2"), 400, "bad_query");
+}
