@@ -178,6 +178,11 @@ std::string Engine::start() {
     return err;
   }
   if (cfg_.api_enabled) {
+    const std::string& api_host = api_addr->first;
+    if (cfg_.api_token.empty() && api_host != "127.0.0.1" && api_host != "::1" &&
+        api_host != "localhost") {
+      spdlog::warn("b2bua.api.no_token: the API listens on {} without api.token", cfg_.api_listen);
+    }
     p.rest = std::make_unique<RestServer>(make_backend(), cfg_.api_token);
     if (std::string err = p.rest->start(api_addr->first, api_addr->second); !err.empty()) {
       p.sip->stop();

@@ -6,7 +6,8 @@ PACKAGES=(
   build-essential cmake pkg-config
   libcaf-dev libsofia-sip-ua-dev libboost-dev libboost-system-dev nlohmann-json3-dev
   libspdlog-dev libcli11-dev libjemalloc-dev libcctz-dev tzdata doctest-dev
-  sip-tester curl python3 python3-jsonschema procps psmisc
+  libsqlite3-dev
+  sip-tester curl python3 python3-jsonschema python3-prometheus-client procps psmisc
 )
 
 missing=()
