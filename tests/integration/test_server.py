@@ -169,7 +169,7 @@ class RestTest(harness.B2buaTestCase):
         srv = self.start_b2bua()
         status, body = srv.get("/v1/calls")
         self.assertEqual(status, 200)
-        self.assertEqual(body, {"calls": [], "count": 0})
+        self.assertEqual(body, {"calls": [], "count": 0, "total": 0, "limit": 100, "offset": 0})
 
         uas = self.uas(srv, "uas_answer")
         uac = self.uac(srv, "uac_basic", callee=uas, hold_ms=2500).start(wait_bound=False)
