@@ -97,17 +97,6 @@ CdrRecord read_row(sqlite3_stmt* s) {
 
 }  // namespace
 
-std::string backend_of(const std::string& target) {
-  auto colon = target.find(':');
-  if (target.empty() || colon == std::string::npos) {
-    return {};
-  }
-  std::string rest = target.substr(colon + 1);
-  if (auto at = rest.rfind('@'); at != std::string::npos) {
-    rest = rest.substr(at + 1);
-  }
-  return rest.substr(0, rest.find_first_of(";?>"));
-}
 
 namespace {
 
@@ -156,7 +145,7 @@ CdrRecord make_cdr(const CallInfo& call) {
   r.to = call.to;
   r.route = call.route;
   r.target = call.target;
-  r.backend = call.backend.empty() ? backend_of(call.target) : call.backend;
+  r.backend = call.backend;
   r.start_ms = call.start_ms;
   r.answer_ms = call.answer_ms;
   r.end_ms = call.end_ms > 0 ? call.end_ms : call.start_ms;

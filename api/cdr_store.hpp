@@ -29,7 +29,7 @@ struct CdrRecord {
   std::string from;
   std::string to;
   std::string route;              ///< the rule that matched, "" when none
-  std::string backend;            ///< where the B leg went, "" when nowhere
+  std::string backend;            ///< the backend of the last B leg (as in /v1/backends), or ""
   std::string target;             ///< the B leg's Request-URI, "" when none
   std::int64_t start_ms = 0;      ///< INVITE received (ms since the epoch, UTC)
   std::int64_t answer_ms = 0;     ///< 0 when never answered
@@ -40,9 +40,6 @@ struct CdrRecord {
   std::string disconnect_reason;  ///< e.g. caller_bye, failed, no_route (see schemas/cdr.schema.json)
   std::string media_mode;         ///< "relay" or "bypass"
 };
-
-/// "host[:port]" of a target URI, which names a backend until routing groups name them; "" for "".
-std::string backend_of(const std::string& target);
 
 /// The CDR of a finished call, from the last snapshot of its bridge (or the router's refusal).
 CdrRecord make_cdr(const CallInfo& call);

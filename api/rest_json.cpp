@@ -233,9 +233,7 @@ std::variant<CdrQuery, QueryError> read_cdr_query(const std::map<std::string, st
   return c;
 }
 
-std::string call_backend(const CallInfo& call) {
-  return call.backend.empty() ? backend_of(call.target) : call.backend;
-}
+std::string call_backend(const CallInfo& call) { return call.backend; }
 
 json filter_calls(const std::vector<CallInfo>& calls, const CallFilter& f) {
   json list = json::array();
@@ -276,6 +274,8 @@ json to_json(const CallInfo& call) {
   j["final_status"] = status_or_null(call.final_status);
   j["end_reason"] = text_or_null(call.end_reason);
   j["media_mode"] = call.media_mode.empty() ? std::string("bypass") : call.media_mode;
+  j["backend"] = call.backend;
+  j["attempts"] = call.attempts;
   json legs = json::array();
   for (const auto& leg : call.legs) {
     legs.push_back(leg_json(leg));

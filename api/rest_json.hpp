@@ -74,8 +74,7 @@ std::variant<CallFilter, QueryError> read_call_filter(const std::map<std::string
 /// Reads the parameters of GET /v1/cdrs (since, until, from, to, limit, offset).
 std::variant<CdrQuery, QueryError> read_cdr_query(const std::map<std::string, std::string>& q);
 
-/// The backend a call went to: CallInfo::backend, else the host[:port] of its target; "" before
-/// routing.
+/// The backend a call went to (CallInfo::backend, as named in /v1/backends); "" before routing.
 std::string call_backend(const CallInfo& call);
 
 /// {"calls": [...], "count", "total", "limit", "offset"}: the page of the calls that match.

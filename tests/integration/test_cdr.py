@@ -73,7 +73,7 @@ class CdrTest(harness.B2buaTestCase):
         })
         for r in by_to["bob"]:
             self.assertEqual(r["route"], "to-answer")
-            self.assertEqual(r["backend"], "127.0.0.1:%d" % ports["answer"])
+            self.assertEqual(r["backend"], target("answer"))
             self.assertIn("uac-marker", r["a_call_id"])
             self.assertNotIn("uac-marker", r["b_call_id"])
             self.assertIsNotNone(r["answer_time"])

@@ -25,6 +25,9 @@ CallInfo call(b2bua::CallId id, const std::string& state, const std::string& to,
   c.to = to;
   c.state = state;
   c.target = target;
+  c.backend = target.substr(0, 4) + target.substr(target.find('@') == std::string::npos
+                                                     ? 4
+                                                     : target.find('@') + 1);
   c.start_ms = 1000;
   return c;
 }
@@ -96,7 +99,7 @@ TEST_CASE("filter_calls matches every filter and pages after filtering") {
   CHECK(j["total"] == 2);  // 7, 9
   CHECK(j["calls"][0]["id"] == 7);
   f = {};
-  f.backend = "10.0.0.1:5080";
+  f.backend = "sip:10.0.0.1:5080";
   CHECK(filter_calls(calls, f)["total"] == 3);
   f = {};
   f.page.limit = 4;

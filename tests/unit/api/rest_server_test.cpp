@@ -380,8 +380,10 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} answers the call with its legs") 
   CHECK(r.status == 200);
   check_common(r);
   const json j = r.parsed();
-  CHECK(j.size() == 14);
+  CHECK(j.size() == 16);
   CHECK(j["media_mode"] == "bypass");
+  CHECK(j["backend"] == "");
+  CHECK(j["attempts"] == 0);
   CHECK(j["id"] == 12);
   CHECK(j["id"].is_number_integer());
   CHECK(j["from"] == "sip:alice@10.0.0.1");
