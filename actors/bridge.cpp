@@ -123,6 +123,9 @@ void on_a_event(Self* self, const LegEvent& ev) {
       break;
     case LegEventKind::confirmed:
       leg_info(st, true).state = "confirmed";
+      if (!ev.local_tag.empty()) {
+        leg_info(st, true).local_tag = ev.local_tag;
+      }
       break;
     case LegEventKind::bye:
       leg_info(st, true).state = "ended";
@@ -205,6 +208,10 @@ void on_b_answered(Self* self, LegEvent ev) {
 void on_b_event(Self* self, const LegEvent& ev) {
   auto& st = self->state;
   auto& b = leg_info(st, false);
+  if (!ev.remote_tag.empty()) {  // the tags of the B dialog, from the callee's responses
+    b.local_tag = ev.local_tag;
+    b.remote_tag = ev.remote_tag;
+  }
   switch (ev.kind) {
     case LegEventKind::trying:
       b.state = "trying";
@@ -609,6 +616,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
   a.role = "a";
   a.state = "incoming";
   a.call_id = call.call_id;
+  a.remote_tag = call.from_tag;
   a.remote = call.source;
   a.created_ms = call.received_ms;
   auto& b = info.legs[1];

@@ -28,6 +28,8 @@ json leg_json(const LegInfo& leg) {
   j["role"] = leg.role;
   j["state"] = leg.state;
   j["call_id"] = leg.call_id;
+  j["local_tag"] = text_or_null(leg.local_tag);
+  j["remote_tag"] = text_or_null(leg.remote_tag);
   j["remote"] = leg.remote;
   j["last_status"] = status_or_null(leg.last_status);
   j["created_time"] = iso8601(leg.created_ms);

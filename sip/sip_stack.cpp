@@ -318,7 +318,12 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       return;
     case nua_i_ack:
       if (rec) {
-        emit(make_event(rec->id, LegEventKind::confirmed));
+        LegEvent ev = make_event(rec->id, LegEventKind::confirmed);
+        if (sip && sip->sip_from && sip->sip_to) {  // the ACK's To carries our tag
+          ev.local_tag = str(sip->sip_to->a_tag);
+          ev.remote_tag = str(sip->sip_from->a_tag);
+        }
+        emit(std::move(ev));
       }
       return;
     case nua_i_bye:
@@ -412,6 +417,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   IncomingCall call;
   call.leg = leg->id;
   call.call_id = str(sip->sip_call_id->i_id);
+  call.from_tag = str(sip->sip_from->a_tag);
   call.from_uri = url_text(home, sip->sip_from->a_url);
   call.from_display = str(sip->sip_from->a_display);
   call.from_user = str(sip->sip_from->a_url->url_user);
@@ -442,6 +448,10 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
   LegEvent ev = make_event(rec->id, LegEventKind::trying, status, str(phrase));
   if (status < 100) {
     return;
+  }
+  if (sip && sip->sip_from && sip->sip_to) {
+    ev.local_tag = str(sip->sip_from->a_tag);
+    ev.remote_tag = str(sip->sip_to->a_tag);
   }
   if (status < 200) {
     rec->heard = true;

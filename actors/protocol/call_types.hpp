@@ -53,13 +53,14 @@ struct IncomingCall {
   /// Headers of the INVITE other than those the B2BUA rebuilds (Via, From, To, Call-ID, CSeq,
   /// Contact, Route, Record-Route, Max-Forwards, Content-*), in order, at most 64.
   std::vector<HeaderField> headers;
+  std::string from_tag;      ///< the caller's From tag (the A dialog's remote tag)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, IncomingCall& x) {
   return f(caf::meta::type_name("IncomingCall"), x.leg, x.call_id, x.from_uri, x.from_display,
            x.from_user, x.to_uri, x.to_display, x.to_user, x.request_uri, x.ruri_user, x.source,
-           x.max_forwards, x.sdp, x.received_ms, x.headers);
+           x.max_forwards, x.sdp, x.received_ms, x.headers, x.from_tag);
 }
 
 /// What a routing policy decided for one call.
@@ -159,13 +160,16 @@ struct LegInfo {
   std::uint64_t media_bytes = 0;
   std::uint64_t media_lost = 0;
   std::uint32_t media_jitter_us = 0;
+  std::string local_tag;       ///< this dialog's tag on b2buad's side ("" until known)
+  std::string remote_tag;      ///< the peer's tag ("" until known)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, LegInfo& x) {
   return f(caf::meta::type_name("LegInfo"), x.id, x.role, x.state, x.call_id, x.remote,
            x.last_status, x.created_ms, x.answered_ms, x.ended_ms, x.media_local, x.media_remote,
-           x.media_packets, x.media_bytes, x.media_lost, x.media_jitter_us);
+           x.media_packets, x.media_bytes, x.media_lost, x.media_jitter_us, x.local_tag,
+           x.remote_tag);
 }
 
 /// A snapshot of one call, as the bridge publishes it to the call registry.

@@ -38,12 +38,14 @@ struct LegEvent {
   std::string sdp;          ///< The body when it is application/sdp, else empty.
   std::string warning;      ///< Stable id when b2buad itself produced the failure, else empty.
   std::uint32_t retry_after = 0;  ///< Retry-After seconds to put on a failure, 0 for none.
+  std::string local_tag;    ///< From the SIP side: this leg's dialog tag on b2buad's side, if known.
+  std::string remote_tag;   ///< From the SIP side: the peer's dialog tag, if known.
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, LegEvent& x) {
   return f(caf::meta::type_name("LegEvent"), x.leg, x.kind, x.status, x.reason, x.sdp, x.warning,
-           x.retry_after);
+           x.retry_after, x.local_tag, x.remote_tag);
 }
 
 inline LegEvent make_event(LegId leg, LegEventKind kind, int status = 0, std::string reason = {}) {

@@ -215,6 +215,12 @@ class DeleteCallTest(ApiCase):
         self.assertEqual(body["end_reason"], "operator_hangup")
         self.assertEqual(body["final_status"], 200)
         self.assertIsNotNone(body["end_time"])
+        a, b = body["legs"]
+        self.assertIn("SIPpTag00", a["remote_tag"])  # the caller's From tag
+        self.assertTrue(a["local_tag"])              # our To tag towards the caller
+        self.assertIn("SIPpTag01", b["remote_tag"])  # the callee's To tag
+        self.assertTrue(b["local_tag"])              # our From tag towards the callee
+        self.assertNotEqual(a["local_tag"], b["local_tag"])
         self.assertSipp(uac, successful=1)
         self.assertSipp(uas, successful=1)
         cdr = harness.wait_until(lambda: srv.get("/v1/cdrs")[1]["cdrs"], 3)

@@ -193,6 +193,7 @@ CallInfo make_call(b2bua::CallId id, bool answered) {
   a.role = "a";
   a.state = answered ? "confirmed" : "incoming";
   a.call_id = "abc@10.0.0.1";
+  a.local_tag = "ours";
   a.remote = "10.0.0.1:5060";
   a.last_status = answered ? 200 : 0;
   a.created_ms = c.start_ms;
@@ -399,7 +400,9 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} answers the call with its legs") 
   CHECK(j["end_reason"].is_null());
   REQUIRE(j["legs"].size() == 2);
   const json& a = j["legs"][0];
-  CHECK(a.size() == 10);
+  CHECK(a.size() == 12);
+  CHECK(a["local_tag"] == "ours");
+  CHECK(a["remote_tag"].is_null());
   CHECK(a["media"].is_null());
   CHECK(a["id"] == 12);
   CHECK(a["role"] == "a");
