@@ -121,7 +121,8 @@ void sip(Writer& w, const MetricsInput& in) {
              label("code", std::to_string(code)));
   }
   w.head("b2bua_sip_responses_received_total", "counter",
-         "Responses to b2buad's own requests (B legs), by status; local timeouts included.");
+         "Responses to b2buad's own requests (B legs, backend probes), by status; local "
+         "timeouts included.");
   for (const auto& [code, n] : in.sip.responses_received) {
     w.sample("b2bua_sip_responses_received_total", static_cast<double>(n),
              label("code", std::to_string(code)));

@@ -288,7 +288,8 @@ int request_index(nua_event_t event) {
 void count_traffic(SipCounters& c, nua_event_t event, int status) {
   if (int i = request_index(event); i >= 0) {
     c.requests[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed);
-  } else if ((event == nua_r_invite || event == nua_r_bye || event == nua_r_cancel) &&
+  } else if ((event == nua_r_invite || event == nua_r_bye || event == nua_r_cancel ||
+              event == nua_r_options) &&
              status >= 100 && status < 700) {
     c.responses_received[static_cast<std::size_t>(status)].fetch_add(1,
                                                                      std::memory_order_relaxed);

@@ -43,8 +43,8 @@ struct SipCounters {
   std::array<std::atomic<std::uint64_t>, 700> final_responses{};  ///< by status code, < 700
   /// Requests received, by method: index into sip_method_names.
   std::array<std::atomic<std::uint64_t>, 14> requests{};
-  /// Responses to our own requests (B-leg INVITE, BYE, CANCEL) by status, as NUA reports them
-  /// (its local 408 and 503 included).
+  /// Responses to our own requests (B-leg INVITE, BYE, CANCEL, backend OPTIONS probes) by status,
+  /// as NUA reports them (its local 408 and 503 included).
   std::array<std::atomic<std::uint64_t>, 700> responses_received{};
 };
 

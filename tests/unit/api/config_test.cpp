@@ -540,3 +540,16 @@ TEST_CASE("the routes array is kept as written, and parse_routes names the rule 
   bad = parse_routes(nlohmann::json::object());
   CHECK(std::get<std::string>(bad) == "routes: must be an array");
 }
+
+TEST_CASE("parse_routes checks that a route's group exists among the running groups") {
+  const auto routes = nlohmann::json::parse(R"([{"name": "g", "group": "pbx"}])");
+  auto bad = parse_routes(routes);
+  REQUIRE(std::holds_alternative<std::string>(bad));
+  CHECK(std::get<std::string>(bad).rfind("routes[0].group: ", 0) == 0);
+  GroupSpec pbx;
+  pbx.name = "pbx";
+  pbx.targets.push_back({"sip:10.0.0.1:5060"});
+  auto ok = parse_routes(routes, {pbx});
+  REQUIRE(std::holds_alternative<std::vector<RouteRule>>(ok));
+  CHECK(std::get<std::vector<RouteRule>>(ok).at(0).name == "g");
+}
