@@ -233,9 +233,11 @@ class MetricsTest(ApiCase):
 
     def test_metrics_parse_as_prometheus_text_with_house_names(self):
         from prometheus_client.parser import text_string_to_metric_families
-        srv = self.start()
-        uas = self.uas(srv, "uas_answer", calls=2)
-        uac = self.uac(srv, "uac_basic", callee=uas, calls=2, rate=10).run()
+        uas_port = harness.free_port_block(1)
+        target = "sip:127.0.0.1:%d" % uas_port
+        srv = self.start(routes=[route_all(target)])
+        uas = self.uas(srv, "uas_answer", port=uas_port, calls=2)
+        uac = self.uac(srv, "uac_basic", calls=2, rate=10).run()
         self.assertSipp(uac, successful=2)
         srv.wait_stats(lambda s: s["active_calls"] == 0)
         harness.wait_until(lambda: srv.get("/v1/cdrs")[1].get("total") == 2, 3)
@@ -265,7 +267,8 @@ class MetricsTest(ApiCase):
         self.assertEqual(value("b2bua_call_ended_total", by="caller"), 2)
         self.assertGreater(value("b2bua_process_resident_memory_bytes"), 1e6)
         self.assertIn("b2bua_rtp_packets", families)
-        self.assertIn("b2bua_backend_state", families)
+        self.assertEqual(value("b2bua_backend_state", backend=target), 0)  # closed
+        self.assertEqual(value("b2bua_backend_active_calls", backend=target), 0)
         self.assertEqual(value("b2bua_cdr_written_total"), 2)
 
 

@@ -133,6 +133,27 @@ class CdrTest(harness.B2buaTestCase):
         self.assertEqual(len(rows), 20, "records of finished calls lost or extra: %r" % rows)
         self.assertEqual(set(rows), {(200, "caller_bye", "caller", 1, 1)})
 
+    def test_unopenable_cdr_path_exits_2_naming_the_key(self):
+        srv = harness.B2bua(self.tmp)
+        srv.config["cdr"] = {"path": os.path.join(self.tmp, "no-such-dir", "cdr.sqlite")}
+        harness.write_config(srv.config_path, srv.config)
+        import subprocess
+        p = subprocess.run([harness.b2buad_path(), "--config", srv.config_path],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertIn("cdr.path %s" % srv.config["cdr"]["path"], lines[0])
+
+    def test_empty_cdr_path_turns_records_off(self):
+        srv = harness.B2bua(self.tmp)
+        srv.config["cdr"] = {"path": ""}
+        self.servers.append(srv)
+        srv.start()
+        status, body = srv.get("/v1/cdrs")
+        self.assertEqual(status, 503, body)
+        self.assertEqual(body["error"]["code"], "backend_unavailable")
+        self.assertFalse(any(f.endswith(".sqlite") for f in os.listdir(self.tmp)))
 
 if __name__ == "__main__":
     harness.main()
