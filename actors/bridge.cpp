@@ -223,9 +223,15 @@ void on_b_event(Self* self, const LegEvent& ev) {
       report(self, true, 0, "call answered " + std::to_string(ev.status));
       b.state = ev.kind == LegEventKind::ringing ? "ringing" : "early";
       b.last_status = ev.status;
+      if (b.ringing_ms == 0) {
+        b.ringing_ms = now_ms();
+      }
       if (!st.a_final && !st.ending) {
         leg_info(st, true).state = b.state;
         leg_info(st, true).last_status = ev.status;
+        if (leg_info(st, true).ringing_ms == 0) {
+          leg_info(st, true).ringing_ms = b.ringing_ms;
+        }
         if (st.info.state != b.state) {
           st.info.state = b.state;
           publish(self);

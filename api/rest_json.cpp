@@ -33,6 +33,7 @@ json leg_json(const LegInfo& leg) {
   j["remote"] = leg.remote;
   j["last_status"] = status_or_null(leg.last_status);
   j["created_time"] = iso8601(leg.created_ms);
+  j["ringing_time"] = time_or_null(leg.ringing_ms);
   j["answered_time"] = time_or_null(leg.answered_ms);
   j["ended_time"] = time_or_null(leg.ended_ms);
   if (leg.media_local.empty()) {

@@ -162,6 +162,7 @@ struct LegInfo {
   std::uint32_t media_jitter_us = 0;
   std::string local_tag;       ///< this dialog's tag on b2buad's side ("" until known)
   std::string remote_tag;      ///< the peer's tag ("" until known)
+  std::int64_t ringing_ms = 0; ///< first 18x received (B) or relayed (A); 0 when none
 };
 
 template <class Inspector>
@@ -169,7 +170,7 @@ typename Inspector::result_type inspect(Inspector& f, LegInfo& x) {
   return f(caf::meta::type_name("LegInfo"), x.id, x.role, x.state, x.call_id, x.remote,
            x.last_status, x.created_ms, x.answered_ms, x.ended_ms, x.media_local, x.media_remote,
            x.media_packets, x.media_bytes, x.media_lost, x.media_jitter_us, x.local_tag,
-           x.remote_tag);
+           x.remote_tag, x.ringing_ms);
 }
 
 /// A snapshot of one call, as the bridge publishes it to the call registry.

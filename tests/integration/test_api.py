@@ -200,6 +200,10 @@ class DeleteCallTest(ApiCase):
         self.assertEqual(body["end_reason"], "operator_hangup")
         self.assertEqual(body["final_status"], 480)
         self.assertEqual([l["state"] for l in body["legs"]], ["ended", "ended"])
+        for leg in body["legs"]:
+            self.assertIsNotNone(leg["ringing_time"], leg)  # the 180 came and was relayed
+            self.assertGreaterEqual(leg["ringing_time"], leg["created_time"])
+            self.assertGreaterEqual(leg["ended_time"], leg["ringing_time"])
         self.assertSipp(uac, successful=1)  # 480 with Warning b2bua.call.hangup
         self.assertSipp(uas, successful=1)  # CANCEL received
         self.assertError(srv.get("/v1/calls/%d" % call["id"]), 404, "call_not_found")
