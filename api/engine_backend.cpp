@@ -110,6 +110,9 @@ RestBackend Engine::make_backend() {
   };
   b.metrics = [this] { return metrics(); };
   b.backends = [this] { return backends_json(backends()); };
+  b.set_backend_disabled = [this](const std::string& uri, bool disabled) {
+    return parts_ && parts_->backends && parts_->backends->set_disabled(uri, disabled);
+  };
   if (CdrStore* cdr = p.cdr.get()) {
     b.cdrs = [cdr](const CdrQuery& q) { return cdr->query(q); };
     b.cdr = [cdr](std::int64_t id, std::string* error) { return cdr->get(id, error); };

@@ -70,6 +70,8 @@ struct RestBackend {
   std::function<std::string()> metrics;
   /// {"backends": [...]} (schemas/backends.schema.json). Unset: {"backends": []}. Never blocks.
   std::function<nlohmann::json()> backends;
+  /// Disables (true) or enables a backend's breaker by URI. False: no such backend. Never blocks.
+  std::function<bool(const std::string& uri, bool disabled)> set_backend_disabled;
   /// The `routes` array in force. Unset when routing is not rule-based (an embedded policy).
   std::function<nlohmann::json()> routes;
   /// Validates and swaps in a new `routes` array: "" on success, else one line naming the rule

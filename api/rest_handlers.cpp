@@ -66,6 +66,31 @@ Answer get_backends(const RestBackend& b) {
   return json_answer(200, std::move(j));
 }
 
+Answer put_backend(const RestBackend& b, std::string_view name, const std::string& body) {
+  // The path segment is percent-decoded like a query value.
+  auto decoded = parse_query("uri=" + std::string(name));
+  if (!decoded || decoded->count("uri") == 0 || decoded->at("uri").empty()) {
+    return error_answer(400, "bad_request", "the backend URI in the path is malformed");
+  }
+  const std::string uri = decoded->at("uri");
+  const json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) {
+    return error_answer(400, "bad_json", "the body is not valid JSON");
+  }
+  const bool shape = j.is_object() && j.size() == 1 && j.contains("state") && j["state"].is_string();
+  const std::string state = shape ? j["state"].get<std::string>() : std::string();
+  if (state != "disabled" && state != "enabled") {
+    return error_answer(400, "bad_request", R"(the body must be {"state": "disabled"} or {"state": "enabled"})");
+  }
+  if (!b.set_backend_disabled) {
+    return unavailable("no backends");
+  }
+  if (!b.set_backend_disabled(uri, state == "disabled")) {
+    return error_answer(404, "not_found", "no such backend: " + uri);
+  }
+  return json_answer(202, json{{"uri", uri}, {"state", state}});
+}
+
 Answer get_routes(const RestBackend& b) {
   if (!b.routes) {
     return unavailable("routing is decided by the embedding program, not by rules");

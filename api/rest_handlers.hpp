@@ -28,6 +28,8 @@ Answer get_stats(const RestBackend& b);
 Answer get_metrics(const RestBackend& b);
 Answer get_openapi();
 Answer get_backends(const RestBackend& b);
+/// PUT /v1/backends/{uri} with {"state": "disabled"|"enabled"}; `name` as in the path (encoded).
+Answer put_backend(const RestBackend& b, std::string_view name, const std::string& body);
 Answer get_routes(const RestBackend& b);
 /// Body: {"routes": [...]}. 400 bad_json, bad_request (shape) or bad_routes (details: path, rule).
 Answer put_routes(const RestBackend& b, const std::string& body);

@@ -316,6 +316,9 @@ void Session::route(const Request& req) {
                ? call_request(*id, req.method() == V::delete_)
                : void();
   }
+  if (auto name = below(path, "/v1/backends/")) {
+    return method_ok(req, {V::put}, "PUT") ? send(put_backend(backend_, *name, req.body())) : void();
+  }
   if (auto id = below(path, "/v1/cdrs/")) {
     return method_ok(req, {V::get}, "GET") ? send(get_cdr(backend_, *id)) : void();
   }

@@ -170,6 +170,33 @@ class RoutingTest(B2buaTestCase):
         self.assertSipp(second, successful=1)
         self.assertLess(time.monotonic() - t0, 2.0, "503 was not immediate")
 
+    def test_operator_disables_and_enables_a_backend_over_rest(self):
+        b = [self.backend("b%d" % i) for i in range(2)]
+        srv = self.start({"pbx": {"strategy": "round_robin",
+                                  "targets": [uri(x.port) for x in b]}},
+                         [{"name": "all", "group": "pbx"}])
+        target = uri(b[0].port)
+        status, body = srv.request("PUT", "/v1/backends/" + target, {"state": "disabled"})
+        self.assertEqual(status, 202, body)
+        self.wait_state(srv, target, "disabled", timeout=3)
+        self.assertSipp(self.call(srv, calls=6, rate=20, hold_ms=50).run(), successful=6)
+        self.assertEqual(len(invites(b[0])), 0, "a disabled backend got calls")
+        self.assertEqual(len(invites(b[1])), 6)
+        status, body = srv.request("PUT", "/v1/backends/" + target, {"state": "enabled"})
+        self.assertEqual(status, 202, body)
+        self.wait_state(srv, target, "closed", timeout=3)
+        self.assertSipp(self.call(srv, name="uac2", calls=4, rate=20, hold_ms=50).run(),
+                        successful=4)
+        self.assertEqual(len(invites(b[0])), 2, "round robin did not come back to it")
+        # Bad input: unknown backend, bad body, wrong method.
+        self.assertEqual(srv.request("PUT", "/v1/backends/sip:192.0.2.1:5060",
+                                     {"state": "disabled"})[0], 404)
+        status, body = srv.request("PUT", "/v1/backends/" + target, {"state": "off"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["code"], "bad_request")
+        self.assertEqual(srv.request("PUT", "/v1/backends/" + target, "{not json")[0], 400)
+        self.assertEqual(srv.request("GET", "/v1/backends/" + target)[0], 405)
+
     # -- queue ----------------------------------------------------------------------------------
 
     def test_queue_serves_by_priority_and_times_out_with_503(self):
