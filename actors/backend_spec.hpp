@@ -42,6 +42,13 @@ struct GroupSpec {
     std::uint32_t weight = 1;
     std::uint32_t max_calls = 0;  ///< 0 = unlimited
     bool disabled = false;        ///< starts disabled (operator)
+    /// Digest credentials b2buad answers this backend's 401/407 with ("" user = none).
+    struct Auth {
+      std::string user;
+      std::string password;
+      std::string realm;          ///< "" = any realm the backend names
+    };
+    Auth auth{};
   };
   std::string name;
   LbStrategy strategy = LbStrategy::round_robin;

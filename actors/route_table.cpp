@@ -163,6 +163,7 @@ bool rule_matches(const RouteRule& rule, const IncomingCall& call,
          field_matches(rule.match_ruri, call.request_uri, call.ruri_user) &&
          pattern_matches(rule.match_source, call.source) &&
          headers_match(rule.match_headers, call.headers) &&
+         pattern_matches(rule.match_auth_user, call.auth_user) &&
          (!rule.when || in_window(*rule.when, now));
 }
 

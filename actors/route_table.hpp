@@ -31,7 +31,8 @@ struct TimeWindow {
 /// "tel:") is matched against the URI without parameters (`sip:user@host[:port]`); any other
 /// wildcard pattern against the user part alone; a regex always against the URI without
 /// parameters. `source` patterns match "ip:port" of the sender; header patterns the header value
-/// (names case-insensitive; the header must be present). An empty pattern matches everything.
+/// (names case-insensitive; the header must be present); `auth_user` the user that passed digest
+/// authentication (`~.` matches any authenticated user). An empty pattern matches everything.
 struct RouteRule {
   std::string name;
   int priority = 0;          ///< higher is tried first; equal priorities keep their order
@@ -41,6 +42,7 @@ struct RouteRule {
   std::string match_ruri;
   std::string match_source;
   std::vector<HeaderField> match_headers;  ///< name -> value pattern
+  std::string match_auth_user;  ///< the digest-authenticated user ("" when not authenticated)
   std::optional<TimeWindow> when;
   std::string action = "route";       ///< "route", "reject", "redirect" or "queue"
   std::vector<std::string> targets;   ///< route/queue: tried in order (failover)

@@ -524,6 +524,9 @@ Error read_config(const json& root, Config& c) {
     if (key == "media") {
       return read_media(x, p, c.media);
     }
+    if (key == "auth") {
+      return read_auth(x, p, c.auth);
+    }
     if (key == "log") {
       return for_each_key(x, p, [&c](const std::string& k, const json& y, const std::string& q) {
         return k == "level" ? read_log_level(y, q, c.log_level) : fail(q, "unknown key");

@@ -11,6 +11,7 @@
 
 #include "actors/backend_spec.hpp"
 #include "actors/route_table.hpp"
+#include "sip/digest_auth.hpp"
 
 namespace b2bua::api {
 
@@ -63,6 +64,8 @@ struct Config {
   CdrConfig cdr;
   // media
   MediaConfig media;
+  // auth: digest authentication of callers (off unless the section is given)
+  sip::AuthSettings auth;
   // log
   std::string log_level = "info";           ///< trace, debug, info, warn, error, off
   // actors

@@ -64,6 +64,10 @@ Error for_each_key(const json& obj, const std::string& path, Read read) {
 Error read_routes(const json& v, const std::string& path, std::vector<RouteRule>& out);
 Error read_groups(const json& v, const std::string& path, std::vector<GroupSpec>& out);
 Error read_breaker(const json& v, const std::string& path, BreakerConfig& out);
+/// `{"user", "password", "realm"}` of a group target (config_auth.cpp).
+Error read_backend_auth(const json& v, const std::string& path, GroupSpec::Target& t);
+/// The `auth` section, users_file included (config_auth.cpp).
+Error read_auth(const json& v, const std::string& path, sip::AuthSettings& out);
 /// After the whole config is read: every route's group exists.
 Error check_group_refs(const std::vector<RouteRule>& routes, const std::vector<GroupSpec>& groups);
 

@@ -46,6 +46,9 @@ Error read_match(const json& v, const std::string& path, RouteRule& r) {
     if (key == "source") {
       return read_pattern(x, p, r.match_source);
     }
+    if (key == "auth_user") {
+      return read_pattern(x, p, r.match_auth_user);
+    }
     if (key == "headers") {
       return for_each_key(x, p, [&r](const std::string& name, const json& y, const std::string& q) {
         if (!valid_header_name(name, false)) {
@@ -375,6 +378,9 @@ Error read_group_target(const json& v, const std::string& path, GroupSpec::Targe
     }
     if (key == "max_calls") {
       return read_int(x, p, range(0, 1000000), t.max_calls);
+    }
+    if (key == "auth") {
+      return read_backend_auth(x, p, t);
     }
     if (key == "disabled") {
       return read_bool(x, p, t.disabled);

@@ -25,6 +25,7 @@
 #include "api/metrics.hpp"
 #include "api/engine_parts.hpp"
 #include "api/rest_server.hpp"
+#include "sip/inbound_auth.hpp"
 #include "sip/sip_stack.hpp"
 #include "rtp/relay_engine.hpp"
 #include "sip/transport.hpp"
@@ -65,6 +66,34 @@ bool relays_any_call(const Config& cfg) {
   return false;
 }
 
+// The outbound credentials of every group target that has some.
+std::vector<sip::BackendCredential> backend_credentials(const std::vector<GroupSpec>& groups) {
+  std::vector<sip::BackendCredential> out;
+  for (const auto& g : groups) {
+    for (const auto& t : g.targets) {
+      if (!t.auth.user.empty()) {
+        out.push_back({t.uri, t.auth.user, t.auth.password, t.auth.realm});
+      }
+    }
+  }
+  return out;
+}
+
+bool same_auth(const sip::AuthSettings& a, const sip::AuthSettings& b) {
+  auto users = [](const sip::AuthSettings& s) {
+    std::vector<std::string> out;
+    for (const auto& [name, secret] : s.users) {
+      out.push_back(name + ":" + secret.password + ":" + secret.ha1_md5 + ":" + secret.ha1_sha256);
+    }
+    return out;
+  };
+  return a.enabled == b.enabled && a.realm == b.realm && a.challenge == b.challenge &&
+         a.trusted == b.trusted && a.algorithms == b.algorithms && a.methods == b.methods &&
+         a.nonce_ttl_s == b.nonce_ttl_s && a.max_failures == b.max_failures &&
+         a.failure_window_s == b.failure_window_s && a.block_s == b.block_s &&
+         users(a) == users(b);
+}
+
 }  // namespace
 
 Engine::Engine(Config cfg, RoutePolicy policy) : cfg_(std::move(cfg)), policy_(std::move(policy)) {
@@ -84,6 +113,9 @@ std::string Engine::start() {
   }
   if (cfg_.api_enabled && !api_addr) {
     return "api.listen: must be host:port";
+  }
+  if (cfg_.auth.enabled && cfg_.auth.realm.empty()) {
+    return "auth.realm: is required when auth is enabled";
   }
   parts_ = std::make_unique<Parts>();
   auto& p = *parts_;
@@ -109,6 +141,10 @@ std::string Engine::start() {
   sc.max_calls = cfg_.max_calls;
   sc.retry_after_s = cfg_.retry_after_s;
   sc.t1_ms = cfg_.sip_t1_ms;
+  if (cfg_.auth.enabled) {
+    sc.auth = std::make_shared<sip::InboundAuth>(cfg_.auth);
+  }
+  sc.backend_credentials = backend_credentials(cfg_.groups);
   p.sip = std::make_shared<sip::SipStack>(sc);
 
   RouterConfig rc;
@@ -195,6 +231,11 @@ std::string Engine::start() {
   spdlog::info("b2bua: SIP on {}, API on {}, max_calls {}, {} route(s){}", cfg_.sip_listen,
                cfg_.api_enabled ? cfg_.api_listen : std::string("(off)"), cfg_.max_calls,
                cfg_.routes.size(), cfg_.routes.empty() ? " (pass-through)" : "");
+  if (cfg_.auth.enabled) {
+    spdlog::info("b2bua: digest auth on, realm {}, {} user(s), {} trusted network(s), {} challenge",
+                 cfg_.auth.realm, cfg_.auth.users.size(), cfg_.auth.trusted.size(),
+                 cfg_.auth.challenge == "proxy" ? "407" : "401");
+  }
   return {};
 }
 
@@ -280,6 +321,7 @@ std::string Engine::reload(const Config& next) {
     rules_->replace(next.routes);
   }
   parts_->backends->set_groups(next.groups);
+  parts_->sip->set_backend_credentials(backend_credentials(next.groups));
   std::vector<std::string> ignored;
   auto differs = [&ignored](bool d, const char* key) {
     if (d) {
@@ -294,6 +336,7 @@ std::string Engine::reload(const Config& next) {
   differs(next.breaker.failure_threshold != cfg_.breaker.failure_threshold ||
               next.breaker.cooldown_ms != cfg_.breaker.cooldown_ms,
           "breaker");
+  differs(!same_auth(next.auth, cfg_.auth), "auth");
   for (const auto& key : ignored) {
     spdlog::warn("reload: {} changed but needs a restart; the running value stays", key);
   }

@@ -68,6 +68,11 @@ SipTraffic sip_traffic(const sip::SipCounters& c) {
       t.responses_received[static_cast<int>(code)] = n;
     }
   }
+  for (std::size_t i = 0; i < c.auth.size(); ++i) {
+    if (auto n = c.auth[i].load()) {
+      t.auth[sip::auth_result_names[i]] = n;
+    }
+  }
   return t;
 }
 

@@ -127,6 +127,14 @@ void sip(Writer& w, const MetricsInput& in) {
     w.sample("b2bua_sip_responses_received_total", static_cast<double>(n),
              label("code", std::to_string(code)));
   }
+  if (!in.sip.auth.empty()) {
+    w.head("b2bua_sip_auth_total", "counter",
+           "Digest authentication of incoming requests, by outcome (ok, trusted, challenge, "
+           "stale, failed, replay, malformed, rate_limited).");
+    for (const auto& [result, n] : in.sip.auth) {
+      w.sample("b2bua_sip_auth_total", static_cast<double>(n), label("result", result));
+    }
+  }
 }
 
 double state_value(const std::string& state) {

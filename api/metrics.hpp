@@ -17,6 +17,7 @@ namespace b2bua::api {
 struct SipTraffic {
   std::map<std::string, std::uint64_t> requests;  ///< method -> requests received
   std::map<int, std::uint64_t> responses_received;  ///< status -> responses to our requests
+  std::map<std::string, std::uint64_t> auth;  ///< digest auth outcome -> requests (auth on only)
 };
 
 struct CdrCounters {

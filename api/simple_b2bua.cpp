@@ -88,6 +88,17 @@ RoutePolicy SimpleB2bua::wrapped_policy() const {
   };
 }
 
+SimpleB2bua& SimpleB2bua::require_auth(std::string realm) {
+  cfg_.auth.enabled = true;
+  cfg_.auth.realm = std::move(realm);
+  return *this;
+}
+
+SimpleB2bua& SimpleB2bua::add_user(std::string user, std::string password) {
+  cfg_.auth.users[std::move(user)].password = std::move(password);
+  return *this;
+}
+
 SimpleB2bua& SimpleB2bua::api(std::string address) {
   cfg_.api_listen = std::move(address);
   cfg_.api_enabled = true;

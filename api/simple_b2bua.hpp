@@ -50,6 +50,12 @@ public:
   /// Calls routed to `primary` go to `backup` when `primary` fails (408, 5xx, no answer within
   /// timers.failover_timeout_ms); both get a circuit breaker. Before start().
   SimpleB2bua& add_failover(std::string primary, std::string backup);
+  /// Callers must authenticate with digest (RFC 7616, 401 challenge, MD5) in `realm` before their
+  /// INVITE is routed; add the users with add_user. The config's `auth` section has the rest
+  /// (trusted networks, rate limiting, 407). Before start().
+  SimpleB2bua& require_auth(std::string realm);
+  /// A user allowed to call when require_auth is on. Before start().
+  SimpleB2bua& add_user(std::string user, std::string password);
   /// Serves the REST API on `address` ("host:port"); off unless called.
   SimpleB2bua& api(std::string address);
   /// The full configuration, for anything the shortcuts above do not cover. Before start().

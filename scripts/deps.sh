@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libcaf-dev libsofia-sip-ua-dev libboost-dev libboost-system-dev nlohmann-json3-dev
   libspdlog-dev libcli11-dev libjemalloc-dev libcctz-dev tzdata doctest-dev
-  libsqlite3-dev
+  libsqlite3-dev libssl-dev
   sip-tester curl python3 python3-jsonschema python3-prometheus-client procps psmisc
 )
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <future>
 #include <random>
 #include <unordered_map>
@@ -28,6 +29,7 @@
 
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
+#include "sip/inbound_auth.hpp"
 
 namespace b2bua::sip {
 
@@ -157,6 +159,8 @@ struct LegRec {
   bool cancelled = false;       // A: the caller cancelled
   bool heard = false;           // B: a provisional response came from the target
   std::string call_id;          // B: our Call-ID (for loop detection)
+  std::string target;           // B: the Request-URI (whose credentials answer a challenge)
+  bool auth_tried = false;      // B: credentials were sent once; another challenge fails the leg
   caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
   std::uint64_t probe_tag = 0;
 };
@@ -172,6 +176,7 @@ struct SipStack::Impl {
   std::unordered_set<std::string> our_call_ids;
   std::string warning_host;
   std::string from_host;
+  std::vector<BackendCredential> credentials;
   bool shut_down = false;
 
   // -- helpers --
@@ -212,6 +217,19 @@ struct SipStack::Impl {
                 TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())), TAG_END());
   }
 
+  // A request that failed authentication (or is being challenged): never became a call.
+  void reject_auth(nua_handle_t* nh, const AuthOutcome& out) {
+    owner->counters_.final_responses[static_cast<std::size_t>(out.status)].fetch_add(
+        1, std::memory_order_relaxed);
+    std::string extra;
+    for (const auto& ch : out.challenges) {
+      extra += (extra.empty() ? "" : "\r\n") + std::string(owner->cfg_.auth->challenge_header()) +
+               ": " + ch;
+    }
+    nua_respond(nh, out.status, out.phrase, SIPTAG_WARNING_STR(warning(out.warning).c_str()),
+                TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
+  }
+
   LegRec* find(LegId id) {
     auto i = legs.find(id);
     return i == legs.end() ? nullptr : i->second.get();
@@ -239,6 +257,7 @@ struct SipStack::Impl {
   void on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_invite_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
   void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
+  bool authenticate(LegRec* rec, const sip_t* sip);
 
   // -- actions --
   void execute(const SipAction& a);
@@ -402,6 +421,16 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
     return;
   }
   auto& c = owner->counters_;
+  std::string auth_user;
+  if (InboundAuth* auth = owner->cfg_.auth.get(); auth && auth->applies("INVITE")) {
+    AuthOutcome out = auth->check(nua_current_request(nua), sip, now_ms() / 1000);
+    c.auth[out.result].fetch_add(1, std::memory_order_relaxed);
+    if (out.status != 0) {
+      reject_auth(nh, out);
+      return;
+    }
+    auth_user = std::move(out.user);
+  }
   if (c.active_calls.load(std::memory_order_relaxed) >= owner->cfg_.max_calls) {
     reject_early(nh, 503, "Service Unavailable", "b2bua.limits.max_calls", true);
     return;
@@ -431,6 +460,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   call.sdp = sdp_body(sip);
   call.received_ms = now_ms();
   call.headers = other_headers(sip);
+  call.auth_user = std::move(auth_user);
   if (sip->sip_via) {
     const sip_via_t* v = sip->sip_via;
     std::string host = v->v_received ? v->v_received : str(v->v_host);
@@ -445,6 +475,9 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
                                         const sip_t* sip) {
   if (rec->is_a || rec->final_received) {
     return;
+  }
+  if ((status == 401 || status == 407) && sip && !rec->auth_tried && authenticate(rec, sip)) {
+    return;  // NUA sends the INVITE again with credentials
   }
   LegEvent ev = make_event(rec->id, LegEventKind::trying, status, str(phrase));
   if (status < 100) {
@@ -480,11 +513,53 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
     if (local) {
       ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
     }
+    if (status == 401 || status == 407) {  // no (more) credentials: the caller cannot answer it
+      ev.status = 403;
+      ev.reason = "Forbidden";
+      ev.warning = "b2bua.target.auth_failed";
+    }
     if (sip && sip->sip_retry_after) {
       ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
     }
   }
   emit(std::move(ev));
+}
+
+// Answers a backend's challenge once with the credentials configured for its host and port.
+bool SipStack::Impl::authenticate(LegRec* rec, const sip_t* sip) {
+  const msg_auth_t* ch = sip->sip_www_authenticate ? sip->sip_www_authenticate
+                                                   : sip->sip_proxy_authenticate;
+  const char* realm = ch ? msg_params_find(ch->au_params, "realm=") : nullptr;
+  url_t* target = url_make(home, rec->target.c_str());
+  const BackendCredential* found = nullptr;
+  for (const auto& cred : credentials) {
+    url_t* u = target ? url_make(home, cred.uri.c_str()) : nullptr;
+    const bool same = u && u->url_host && target->url_host &&
+                      strcasecmp(u->url_host, target->url_host) == 0 &&
+                      std::strcmp(url_port(u), url_port(target)) == 0;
+    su_free(home, u);
+    if (same) {
+      found = &cred;
+      break;
+    }
+  }
+  su_free(home, target);
+  if (!found || !realm || !ch->au_scheme) {
+    return false;
+  }
+  std::string quoted = realm;
+  std::string bare = quoted.size() >= 2 && quoted.front() == '"' ? quoted.substr(1, quoted.size() - 2)
+                                                                  : quoted;
+  if (!found->realm.empty() && found->realm != bare) {
+    return false;
+  }
+  rec->auth_tried = true;
+  std::string cred = std::string(ch->au_scheme) + ":\"" + bare + "\":" + found->user + ":" +
+                     found->password;
+  spdlog::debug("sip: leg={} answering {}'s challenge for realm {} as {}", rec->id, rec->target,
+                bare, found->user);
+  nua_authenticate(rec->nh, NUTAG_AUTH(cred.c_str()), TAG_END());
+  return true;
 }
 
 void SipStack::Impl::on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]) {
@@ -643,6 +718,7 @@ void SipStack::Impl::send_invite(const SipAction& a) {
   auto leg = std::make_unique<LegRec>();
   leg->id = a.leg;
   leg->call_id = inv.call_id;
+  leg->target = inv.request_uri;
   nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(leg.get()),
                                 SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
                                 SIPTAG_CALL_ID_STR(inv.call_id.c_str()), TAG_END());
@@ -682,6 +758,7 @@ std::string SipStack::start(caf::actor transport) {
   }
   impl_->warning_host = host;
   impl_->from_host = host;
+  impl_->credentials = cfg_.backend_credentials;
   std::promise<std::string> started;
   auto result = started.get_future();
   thread_ = std::thread([this, &started] { run(&started); });
@@ -783,6 +860,11 @@ bool SipStack::post(std::function<void()> fn) {
 void SipStack::execute(SipAction action) {
   Impl* im = impl_.get();
   post([im, a = std::move(action)] { im->execute(a); });
+}
+
+void SipStack::set_backend_credentials(std::vector<BackendCredential> creds) {
+  Impl* im = impl_.get();
+  post([im, c = std::move(creds)]() mutable { im->credentials = std::move(c); });
 }
 
 LegId SipStack::new_leg_id() { return next_leg_.fetch_add(1, std::memory_order_relaxed); }

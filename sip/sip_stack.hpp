@@ -5,7 +5,9 @@
 // reports eventually gets exactly one LegEvent `terminated`, after which its id is never used again.
 // It answers by itself, without actors: new INVITEs while draining or over max_calls (503 with
 // Retry-After), Max-Forwards 0 (483), an INVITE carrying one of our own B-leg Call-IDs (482, a loop),
-// OPTIONS (200), requests in unknown dialogs (481, by NUA).
+// OPTIONS (200), requests in unknown dialogs (481, by NUA), INVITEs that fail digest authentication
+// (401/407/403/400, see inbound_auth.hpp). A B leg's 401/407 is answered once with the backend's
+// configured credentials (BackendCredential), else the leg fails with 403.
 #pragma once
 
 #include <array>
@@ -16,12 +18,23 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <caf/actor.hpp>
 
 #include "actors/protocol/sip_port.hpp"
 
 namespace b2bua::sip {
+
+class InboundAuth;
+
+/// Credentials b2buad answers a backend's 401/407 with (`groups.<g>.targets[].auth`).
+struct BackendCredential {
+  std::string uri;       ///< the backend target; matched on host and port
+  std::string user;
+  std::string password;
+  std::string realm;     ///< "" = whatever realm the backend's challenge names
+};
 
 struct SipStackConfig {
   std::string listen_host = "0.0.0.0";
@@ -31,6 +44,10 @@ struct SipStackConfig {
   std::uint32_t max_calls = 10000;
   std::uint32_t retry_after_s = 5;
   std::uint32_t t1_ms = 500;
+  /// Digest authentication of incoming requests (auth.methods); null = off. Used only in the
+  /// sofia thread once the stack has started.
+  std::shared_ptr<InboundAuth> auth;
+  std::vector<BackendCredential> backend_credentials;
 };
 
 /// Counters kept by the SIP thread, readable from any thread without locks.
@@ -46,12 +63,18 @@ struct SipCounters {
   /// Responses to our own requests (B-leg INVITE, BYE, CANCEL, backend OPTIONS probes) by status,
   /// as NUA reports them (its local 408 and 503 included).
   std::array<std::atomic<std::uint64_t>, 700> responses_received{};
+  /// Authentication outcomes of incoming requests, by index into auth_result_names.
+  std::array<std::atomic<std::uint64_t>, 8> auth{};
 };
 
 /// Method names of SipCounters::requests, by index.
 inline constexpr const char* sip_method_names[14] = {
     "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "MESSAGE",
     "NOTIFY", "SUBSCRIBE", "REFER", "PUBLISH", "REGISTER", "UPDATE", "PRACK"};
+
+/// Outcomes of digest authentication (SipCounters::auth), by index.
+inline constexpr const char* auth_result_names[8] = {
+    "ok", "trusted", "challenge", "stale", "failed", "replay", "malformed", "rate_limited"};
 
 class SipStack final : public SipPort {
 public:
@@ -79,6 +102,10 @@ public:
   void execute(SipAction action) override;
   LegId new_leg_id() override;
   std::string new_call_id() override;
+
+  /// Replaces the credentials for backends' challenges (SIGHUP); B legs started later use them.
+  /// Any thread.
+  void set_backend_credentials(std::vector<BackendCredential> creds);
 
   /// Posts a closure into the sofia thread. Any thread; false when the thread is not running.
   bool post(std::function<void()> fn);

@@ -54,13 +54,14 @@ struct IncomingCall {
   /// Contact, Route, Record-Route, Max-Forwards, Content-*), in order, at most 64.
   std::vector<HeaderField> headers;
   std::string from_tag;      ///< the caller's From tag (the A dialog's remote tag)
+  std::string auth_user;     ///< the digest-authenticated user; "" when auth is off or trusted
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, IncomingCall& x) {
   return f(caf::meta::type_name("IncomingCall"), x.leg, x.call_id, x.from_uri, x.from_display,
            x.from_user, x.to_uri, x.to_display, x.to_user, x.request_uri, x.ruri_user, x.source,
-           x.max_forwards, x.sdp, x.received_ms, x.headers, x.from_tag);
+           x.max_forwards, x.sdp, x.received_ms, x.headers, x.from_tag, x.auth_user);
 }
 
 /// What a routing policy decided for one call.

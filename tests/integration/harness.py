@@ -373,11 +373,12 @@ class Sipp:
 
     keys: -key name value pairs (scenario keywords such as ruser, b2bua).
     rsa: send every packet to this address while the Request-URI names `remote` (pass-through).
+    local_ip: the address SIPp binds (another loopback address, e.g. 127.0.0.2, is another source).
     """
 
     def __init__(self, workdir, name, scenario_name, remote=None, service="bob", calls=1,
                  rate=None, limit=None, hold_ms=None, keys=None, rsa=None, timeout_s=30,
-                 recv_timeout_ms=10000, trace_msg=True, extra=None, port=None):
+                 recv_timeout_ms=10000, trace_msg=True, extra=None, port=None, local_ip=None):
         self.workdir = workdir
         self.name = name
         self.port = port or free_port_block(1)
@@ -386,7 +387,7 @@ class Sipp:
         cmd = [sipp_binary(), "-sf", scenario(scenario_name)]
         if remote:
             cmd += [remote, "-s", service, "-cid_str", UAC_CALL_ID]
-        cmd += ["-i", HOST, "-p", str(self.port), "-mp", str(self.media_port),
+        cmd += ["-i", local_ip or HOST, "-p", str(self.port), "-mp", str(self.media_port),
                 "-m", str(calls), "-nostdin", "-timeout", "%ds" % timeout_s, "-timeout_error",
                 "-recv_timeout", str(recv_timeout_ms),
                 "-trace_err", "-error_file", self._p("errors"),

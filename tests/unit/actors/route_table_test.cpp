@@ -196,6 +196,25 @@ TEST_CASE("a rule matches only when every pattern it has matches") {
   CHECK_FALSE(rule_matches(rule, call));
 }
 
+TEST_CASE("auth_user patterns match the authenticated user, and only an authenticated one") {
+  auto call = make_call();
+  RouteRule rule = route_rule("r", "sip:127.0.0.1:5080");
+  rule.match_auth_user = "alice";
+  CHECK_FALSE(rule_matches(rule, call));  // not authenticated (auth off or a trusted source)
+  call.auth_user = "alice";
+  CHECK(rule_matches(rule, call));
+  call.auth_user = "alicia";
+  CHECK_FALSE(rule_matches(rule, call));
+  rule.match_auth_user = "ali*";
+  CHECK(rule_matches(rule, call));
+  rule.match_auth_user = "~.";
+  CHECK(rule_matches(rule, call));
+  call.auth_user.clear();
+  CHECK_FALSE(rule_matches(rule, call));
+  rule.match_auth_user.clear();
+  CHECK(rule_matches(rule, call));
+}
+
 TEST_CASE("tel URI patterns match tel request URIs without parameters") {
   IncomingCall call;
   call.request_uri = "tel:+4930123456;phone-context=example.com";
