@@ -336,13 +336,19 @@ std::string Engine::reload(const Config& next) {
   differs(next.breaker.failure_threshold != cfg_.breaker.failure_threshold ||
               next.breaker.cooldown_ms != cfg_.breaker.cooldown_ms,
           "breaker");
-  differs(!same_auth(next.auth, cfg_.auth), "auth");
   for (const auto& key : ignored) {
     spdlog::warn("reload: {} changed but needs a restart; the running value stays", key);
   }
   cfg_.routes = next.routes;
   cfg_.routes_json = next.routes_json;
   cfg_.groups = next.groups;
+  if (!same_auth(next.auth, cfg_.auth)) {
+    parts_->sip->set_auth(next.auth.enabled ? std::make_shared<sip::InboundAuth>(next.auth)
+                                            : nullptr);
+    cfg_.auth = next.auth;
+    spdlog::info("reload: auth {}, {} user(s); callers holding older nonces are challenged again",
+                 next.auth.enabled ? "applied" : "turned off", next.auth.users.size());
+  }
   spdlog::info("reload: {} route(s), {} group(s) applied; calls in progress are untouched",
                next.routes.size(), next.groups.size());
   return {};

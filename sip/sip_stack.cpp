@@ -862,6 +862,11 @@ void SipStack::execute(SipAction action) {
   post([im, a = std::move(action)] { im->execute(a); });
 }
 
+void SipStack::set_auth(std::shared_ptr<InboundAuth> auth) {
+  Impl* im = impl_.get();
+  post([im, a = std::move(auth)]() mutable { im->owner->cfg_.auth = std::move(a); });
+}
+
 void SipStack::set_backend_credentials(std::vector<BackendCredential> creds) {
   Impl* im = impl_.get();
   post([im, c = std::move(creds)]() mutable { im->credentials = std::move(c); });

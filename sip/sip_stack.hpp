@@ -103,6 +103,10 @@ public:
   LegId new_leg_id() override;
   std::string new_call_id() override;
 
+  /// Replaces the digest authentication of incoming requests (SIGHUP); null turns it off. Nonces
+  /// issued before are refused from then on (callers are challenged again). Any thread.
+  void set_auth(std::shared_ptr<InboundAuth> auth);
+
   /// Replaces the credentials for backends' challenges (SIGHUP); B legs started later use them.
   /// Any thread.
   void set_backend_credentials(std::vector<BackendCredential> creds);

@@ -2,7 +2,9 @@
 // Usage: simple_b2bua_probe MODE SIP_ADDRESS TARGET [DEAD_TARGET]
 //   MODE async: routes from another thread 20 ms later (on_route_async); sync: on_route;
 //   builder: rules from SimpleB2bua::routes() with a fallback to DEAD_TARGET, add_failover from
-//   DEAD_TARGET to TARGET and add_header("X-Tenant", "probe").
+//   DEAD_TARGET to TARGET and add_header("X-Tenant", "probe"); auth: require_auth("probe.test")
+//   with user alice (password secret), and an async route that sends only calls whose
+//   IncomingCall::auth_user is "alice" to TARGET (others 403).
 //   Calls to the user "nobody" get no route (404). Reads commands on stdin, one per line:
 //   "count" prints "count=<call_count()> listed=<list_calls().size()> legs=<legs of the first>
 //   from=<from of the first>"; "quit" stops gracefully and exits 0.
@@ -15,13 +17,20 @@
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::cerr << "usage: simple_b2bua_probe async|sync|builder SIP_ADDRESS TARGET [DEAD]\n";
+    std::cerr << "usage: simple_b2bua_probe async|sync|builder|auth SIP_ADDRESS TARGET [DEAD]\n";
     return 2;
   }
   const std::string mode = argv[1];
   const std::string target = argv[3];
   b2bua::SimpleB2bua b2b("probe", std::string(argv[2]));
-  if (mode == "async") {
+  if (mode == "auth") {
+    b2b.require_auth("probe.test").add_user("alice", "secret");
+    b2b.on_route_async([target](const b2bua::IncomingCall& call, b2bua::RouteReply reply) {
+      reply(call.auth_user == "alice"
+                ? b2bua::RouteDecision::route_to(target, "probe")
+                : b2bua::RouteDecision::reject(403, "Forbidden", "b2bua.route.rejected"));
+    });
+  } else if (mode == "async") {
     b2b.on_route_async([target](const b2bua::IncomingCall& call, b2bua::RouteReply reply) {
       std::thread([target, call, reply] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

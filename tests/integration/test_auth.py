@@ -3,6 +3,7 @@ credentials, a replayed Authorization header, trusted sources (SIPp on 127.0.0.2
 407 challenges, routing on the authenticated user, hostile Authorization headers, and backends
 that challenge b2buad (outbound credentials)."""
 import re
+import signal
 import socket
 import time
 
@@ -118,6 +119,21 @@ class AuthTest(B2buaTestCase):
         # the same call from 127.0.0.1 is challenged
         other = self.caller(srv, uas, "uac_expect_401", name="untrusted", user=None).run()
         self.assertSipp(other, rc=0, successful=1)
+
+    def test_sighup_applies_new_users(self):
+        srv = self.start(auth_section())
+        uas = self.uas(srv)
+        srv.config["auth"]["users"] = {"alice": {"password": "changed"}}
+        harness.write_config(srv.config_path, srv.config)
+        srv.signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload: auth applied, 1 user(s)"
+                                           in srv.logs(200), 5), srv.logs(40))
+        old = self.caller(srv, uas, "uac_auth_expect_403", name="old",
+                          keys={"warning": "b2bua.auth.failed"}).run()
+        self.assertSipp(old, rc=0, successful=1)
+        new = self.caller(srv, uas, "uac_auth", name="new", password="changed").run()
+        self.assertSipp(new, rc=0, successful=1)
+        self.assertSipp(uas.wait(), rc=0, successful=1)
 
     # -- rate limiting, 407, routing --------------------------------------------------------------
 

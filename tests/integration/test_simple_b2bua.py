@@ -103,6 +103,19 @@ class SimpleB2buaTest(harness.B2buaTestCase):
             self.assertEqual(probe.count()[0], 0)
             self.assertEqual(probe.stop(), 0)
 
+    def test_require_auth_challenges_and_passes_the_user_to_the_route_callback(self):
+        address = "%s:%d" % (harness.HOST, harness.free_port())
+        uas = self.sipp("uas", "uas_answer", keys={"ruser": "bob", "b2bua": address}).start()
+        probe = self.start_probe("auth", uas, address)
+        anonymous = self.sipp("anon", "uac_expect_401", remote=probe.address).run()
+        self.assertEqual(anonymous.result.rc, 0, anonymous.result.describe())
+        alice = self.sipp("alice", "uac_auth", remote=probe.address,
+                          extra=["-au", "alice", "-ap", "secret",
+                                 "-auth_uri", "bob@" + probe.address]).run()
+        self.assertEqual(alice.result.rc, 0, alice.result.describe())
+        self.assertEqual(uas.wait().rc, 0, uas.result.describe())
+        self.assertEqual(probe.stop(), 0)
+
     def test_route_builder_with_fallback_failover_and_added_header(self):
         address = "%s:%d" % (harness.HOST, harness.free_port())
         dead = "sip:%s:%d" % (harness.HOST, harness.free_port_block(1))
