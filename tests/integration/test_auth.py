@@ -245,14 +245,14 @@ class AuthTest(B2buaTestCase):
 
     # -- outbound: backends that challenge b2buad ------------------------------------------------
 
-    def backend_setup(self, auth):
+    def backend_setup(self, auth, scenario="uas_auth_challenge"):
         port = harness.free_port_block(1)
         target = {"uri": "sip:%s:%d" % (HOST, port)}
         if auth:
             target["auth"] = auth
         srv = self.start(groups={"be": {"targets": [target]}},
                          routes=[{"name": "be", "action": "route", "group": "be"}])
-        uas = self.sipp("backend", "uas_auth_challenge", port=port,
+        uas = self.sipp("backend", scenario, port=port,
                         keys={"backend_user": "b2b", "backend_pass": "pw"}).start()
         return srv, uas
 
@@ -279,6 +279,16 @@ class AuthTest(B2buaTestCase):
         finals = [m.status for m in sipp_messages(res.path("messages"))
                   if m.direction == "received" and m.status and m.status >= 200]
         self.assertEqual(finals, [403])
+
+
+    def test_second_backend_challenge_fails_the_call(self):
+        srv, uas = self.backend_setup({"user": "b2b", "password": "pw"}, "uas_auth_always")
+        res = self.uac(srv, "uac_auth_header", keys={
+            "auth_header_name": "X-Probe", "auth_header": "1",
+            "warning": "b2bua.target.auth_failed"}).run()
+        self.assertSipp(res, rc=0, successful=1)
+        self.assertSipp(uas.wait(), rc=0, successful=1)  # two INVITEs: credentials sent once
+        self.assertEqual(metric(srv, "b2bua_sip_responses_received_total", code="401"), 2)
 
 
 if __name__ == "__main__":
