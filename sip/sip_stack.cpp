@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
-#include <cstring>
 #include <future>
 #include <random>
 #include <unordered_map>
@@ -529,36 +528,15 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
 bool SipStack::Impl::authenticate(LegRec* rec, const sip_t* sip) {
   const msg_auth_t* ch = sip->sip_www_authenticate ? sip->sip_www_authenticate
                                                    : sip->sip_proxy_authenticate;
-  const char* realm = ch ? msg_params_find(ch->au_params, "realm=") : nullptr;
-  url_t* target = url_make(home, rec->target.c_str());
-  const BackendCredential* found = nullptr;
-  for (const auto& cred : credentials) {
-    url_t* u = target ? url_make(home, cred.uri.c_str()) : nullptr;
-    const bool same = u && u->url_host && target->url_host &&
-                      strcasecmp(u->url_host, target->url_host) == 0 &&
-                      std::strcmp(url_port(u), url_port(target)) == 0;
-    su_free(home, u);
-    if (same) {
-      found = &cred;
-      break;
-    }
-  }
-  su_free(home, target);
-  if (!found || !realm || !ch->au_scheme) {
-    return false;
-  }
-  std::string quoted = realm;
-  std::string bare = quoted.size() >= 2 && quoted.front() == '"' ? quoted.substr(1, quoted.size() - 2)
-                                                                  : quoted;
-  if (!found->realm.empty() && found->realm != bare) {
+  const BackendCredential* found = ch ? find_credential(credentials, rec->target) : nullptr;
+  auto auth = found ? auth_string(*found, ch->au_scheme, msg_params_find(ch->au_params, "realm="))
+                    : std::nullopt;
+  if (!auth) {
     return false;
   }
   rec->auth_tried = true;
-  std::string cred = std::string(ch->au_scheme) + ":\"" + bare + "\":" + found->user + ":" +
-                     found->password;
-  spdlog::debug("sip: leg={} answering {}'s challenge for realm {} as {}", rec->id, rec->target,
-                bare, found->user);
-  nua_authenticate(rec->nh, NUTAG_AUTH(cred.c_str()), TAG_END());
+  spdlog::debug("sip: leg={} answering {}'s challenge as {}", rec->id, rec->target, found->user);
+  nua_authenticate(rec->nh, NUTAG_AUTH(auth->c_str()), TAG_END());
   return true;
 }
 

@@ -23,18 +23,11 @@
 #include <caf/actor.hpp>
 
 #include "actors/protocol/sip_port.hpp"
+#include "sip/backend_auth.hpp"
 
 namespace b2bua::sip {
 
 class InboundAuth;
-
-/// Credentials b2buad answers a backend's 401/407 with (`groups.<g>.targets[].auth`).
-struct BackendCredential {
-  std::string uri;       ///< the backend target; matched on host and port
-  std::string user;
-  std::string password;
-  std::string realm;     ///< "" = whatever realm the backend's challenge names
-};
 
 struct SipStackConfig {
   std::string listen_host = "0.0.0.0";
