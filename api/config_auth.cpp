@@ -121,10 +121,18 @@ Error read_string_list(const json& v, const std::string& path, std::size_t max,
 Error read_auth_lists(const std::string& key, const json& x, const std::string& p,
                       sip::AuthSettings& a) {
   if (key == "methods") {
-    if (!x.is_array() || x.empty() || x.size() > 1 || x[0] != "INVITE") {
-      return fail(p, "must be [\"INVITE\"] (other requests are not challenged yet)");
+    const char* rule = "must be a non-empty array of \"INVITE\" and/or \"OPTIONS\", each once";
+    if (!x.is_array() || x.empty() || x.size() > 2) {
+      return fail(p, rule);
     }
-    a.methods = {"INVITE"};
+    a.methods.clear();
+    for (const auto& y : x) {
+      if (!y.is_string() || (y != "INVITE" && y != "OPTIONS") ||
+          std::find(a.methods.begin(), a.methods.end(), y.get<std::string>()) != a.methods.end()) {
+        return fail(p, rule);
+      }
+      a.methods.push_back(y.get<std::string>());
+    }
     return {};
   }
   if (key == "algorithms") {

@@ -342,6 +342,11 @@ std::string Engine::reload(const Config& next) {
   cfg_.routes = next.routes;
   cfg_.routes_json = next.routes_json;
   cfg_.groups = next.groups;
+  auto challenges_options = [](const sip::AuthSettings& a) {
+    return a.enabled && std::find(a.methods.begin(), a.methods.end(), "OPTIONS") != a.methods.end();
+  };
+  differs(challenges_options(next.auth) != challenges_options(cfg_.auth),
+          "auth.methods (OPTIONS)");
   if (!same_auth(next.auth, cfg_.auth)) {
     parts_->sip->set_auth(next.auth.enabled ? std::make_shared<sip::InboundAuth>(next.auth)
                                             : nullptr);

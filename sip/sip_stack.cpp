@@ -177,6 +177,7 @@ struct SipStack::Impl {
   std::string from_host;
   std::vector<BackendCredential> credentials;
   bool shut_down = false;
+  bool options_by_app = false;  // NUTAG_APPL_METHOD("OPTIONS"): auth.methods has OPTIONS
 
   // -- helpers --
   void emit(LegEvent ev) { caf::anon_send(transport, leg_atom::value, std::move(ev)); }
@@ -217,15 +218,19 @@ struct SipStack::Impl {
   }
 
   // A request that failed authentication (or is being challenged): never became a call.
-  void reject_auth(nua_handle_t* nh, const AuthOutcome& out) {
-    owner->counters_.final_responses[static_cast<std::size_t>(out.status)].fetch_add(
-        1, std::memory_order_relaxed);
+  void reject_auth(nua_handle_t* nh, const AuthOutcome& out, bool invite = true) {
+    if (invite) {
+      owner->counters_.final_responses[static_cast<std::size_t>(out.status)].fetch_add(
+          1, std::memory_order_relaxed);
+    }
     std::string extra;
     for (const auto& ch : out.challenges) {
       extra += (extra.empty() ? "" : "\r\n") + std::string(owner->cfg_.auth->challenge_header()) +
                ": " + ch;
     }
-    nua_respond(nh, out.status, out.phrase, SIPTAG_WARNING_STR(warning(out.warning).c_str()),
+    // Called inside NUA's callback: WITH_THIS names the request (needed for non-INVITEs).
+    nua_respond(nh, out.status, out.phrase, NUTAG_WITH_THIS(nua),
+                SIPTAG_WARNING_STR(warning(out.warning).c_str()),
                 TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
   }
 
@@ -257,6 +262,7 @@ struct SipStack::Impl {
   void on_invite_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
   void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
   bool authenticate(LegRec* rec, const sip_t* sip);
+  void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
 
   // -- actions --
   void execute(const SipAction& a);
@@ -373,6 +379,11 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       }
       return;
     case nua_i_options:
+      if (options_by_app) {
+        on_options(nh, rec, sip);
+        return;
+      }
+      [[fallthrough]];
     case nua_i_info:
     case nua_i_message:
     case nua_i_notify:
@@ -522,6 +533,25 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
     }
   }
   emit(std::move(ev));
+}
+
+// OPTIONS when auth.methods has it: out of dialog it is authenticated like an INVITE, then
+// answered 200 (NUA adds Allow, Accept and Supported as it does by itself).
+void SipStack::Impl::on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
+  InboundAuth* auth = owner->cfg_.auth.get();
+  AuthOutcome out;
+  if (!rec && sip && auth && auth->applies("OPTIONS")) {
+    out = auth->check(nua_current_request(nua), sip, now_ms() / 1000);
+    owner->counters_.auth[out.result].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (out.status != 0) {
+    reject_auth(nh, out, /*invite=*/false);
+  } else {
+    nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+  }
+  if (!rec && nh) {
+    nua_handle_destroy(nh);  // a handle NUA made for this request alone
+  }
 }
 
 // Answers a backend's challenge once with the credentials configured for its host and port.
@@ -766,8 +796,10 @@ void SipStack::run(std::promise<std::string>* started) {
     host = "[" + host + "]";
   }
   std::string url = "sip:" + host + ":" + std::to_string(cfg_.listen_port);
+  im.options_by_app = cfg_.auth && cfg_.auth->applies("OPTIONS");
   im.nua = nua_create(im.root, nua_callback, reinterpret_cast<nua_magic_t*>(&im),
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
+                      TAG_IF(im.options_by_app, NUTAG_APPL_METHOD("OPTIONS")),
                       NUTAG_AUTOALERT(0), NUTAG_USER_AGENT(cfg_.user_agent.c_str()),
                       NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms), TAG_END());
   if (!im.nua) {

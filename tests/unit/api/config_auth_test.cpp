@@ -84,10 +84,11 @@ TEST_CASE("every auth key parses") {
   Config c = parse_ok(R"({"auth": {"realm": "r", "challenge": "proxy",
       "users": {"a": {"ha1": ")" + std::string(32, 'A') + R"("}, "b": {"ha1_sha256": ")" + sha_ha1 +
                       R"("}},
-      "methods": ["INVITE"], "trusted": ["127.0.0.2/32", "10.0.0.0/8", "::1"],
+      "methods": ["OPTIONS", "INVITE"], "trusted": ["127.0.0.2/32", "10.0.0.0/8", "::1"],
       "algorithms": ["SHA-256", "MD5"], "nonce_ttl_s": 60, "max_failures": 3,
       "failure_window_s": 30, "block_s": 0, "max_sources": 500}})");
   CHECK(c.auth.challenge == "proxy");
+  CHECK(c.auth.methods == std::vector<std::string>{"OPTIONS", "INVITE"});
   CHECK(c.auth.users.at("a").ha1_md5 == std::string(32, 'a'));  // stored in lower case
   CHECK(c.auth.users.at("b").ha1_sha256 == sha_ha1);
   CHECK(c.auth.trusted.size() == 3);
@@ -112,6 +113,10 @@ TEST_CASE("each bad auth value names its key") {
             .rfind("auth.users.a.pass: must be", 0) == 0);
   CHECK(parse_error(R"({"auth": {"realm": "r", "methods": ["REGISTER"]}})")
             .rfind("auth.methods: must be", 0) == 0);
+  CHECK(parse_error(R"({"auth": {"realm": "r", "methods": ["INVITE", "INVITE"]}})")
+            .rfind("auth.methods: must be", 0) == 0);
+  CHECK(parse_error(R"({"auth": {"realm": "r", "methods": []}})").rfind("auth.methods: must be", 0) ==
+        0);
   CHECK(parse_error(R"({"auth": {"realm": "r", "trusted": ["10.0.0.0/33"]}})") ==
         "auth.trusted[0]: must be an IPv4 or IPv6 address with an optional /prefix");
   CHECK(parse_error(R"({"auth": {"realm": "r", "trusted": "10.0.0.0/8"}})")
