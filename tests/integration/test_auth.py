@@ -1,8 +1,7 @@
 """Digest authentication through the real b2buad: SIPp callers without, with wrong and with right
 credentials, a replayed Authorization header, trusted sources (SIPp on 127.0.0.2), rate limiting,
 407 challenges, OPTIONS challenged on request, routing on the authenticated user, hostile
-Authorization headers, and backends
-that challenge b2buad (outbound credentials)."""
+Authorization headers, and backends that challenge b2buad (outbound credentials)."""
 import hashlib
 import re
 import signal
