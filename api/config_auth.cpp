@@ -34,8 +34,9 @@ bool digest_token(std::string_view s, std::size_t max) {
 }
 
 Error read_secret(const json& v, const std::string& path, sip::AuthSecret& out) {
-  const char* rule = "must be {\"password\": \"...\"}, {\"ha1\": \"<32 hex>\"} or "
-                     "{\"ha1_sha256\": \"<64 hex>\"}";
+  const char* rule =
+      "must be {\"password\": \"...\"}, {\"ha1\": \"<32 hex>\"} or "
+      "{\"ha1_sha256\": \"<64 hex>\"}";
   if (!v.is_object() || v.empty()) {
     return fail(path, rule);
   }
@@ -166,25 +167,26 @@ Error read_auth_lists(const std::string& key, const json& x, const std::string& 
 }  // namespace
 
 Error read_backend_auth(const json& v, const std::string& path, GroupSpec::Target& t) {
-  auto err = for_each_key(v, path, [&](const std::string& key, const json& x, const std::string& p) {
-    if (key == "user") {
-      return digest_token(x.is_string() ? x.get_ref<const std::string&>() : "", 256)
-                 ? (t.auth.user = x.get<std::string>(), Error{})
-                 : fail(p, "must be a non-empty user name without \", \\ or :");
-    }
-    if (key == "password") {
-      return x.is_string() && !has_control(x.get_ref<const std::string&>()) &&
-                     x.get_ref<const std::string&>().size() <= 1024
-                 ? (t.auth.password = x.get<std::string>(), Error{})
-                 : fail(p, "must be a string without control characters");
-    }
-    if (key == "realm") {
-      return digest_token(x.is_string() ? x.get_ref<const std::string&>() : "", 256)
-                 ? (t.auth.realm = x.get<std::string>(), Error{})
-                 : fail(p, "must be a non-empty realm without \", \\ or :");
-    }
-    return fail(p, "unknown key");
-  });
+  auto err =
+      for_each_key(v, path, [&](const std::string& key, const json& x, const std::string& p) {
+        if (key == "user") {
+          return digest_token(x.is_string() ? x.get_ref<const std::string&>() : "", 256)
+                     ? (t.auth.user = x.get<std::string>(), Error{})
+                     : fail(p, "must be a non-empty user name without \", \\ or :");
+        }
+        if (key == "password") {
+          return x.is_string() && !has_control(x.get_ref<const std::string&>()) &&
+                         x.get_ref<const std::string&>().size() <= 1024
+                     ? (t.auth.password = x.get<std::string>(), Error{})
+                     : fail(p, "must be a string without control characters");
+        }
+        if (key == "realm") {
+          return digest_token(x.is_string() ? x.get_ref<const std::string&>() : "", 256)
+                     ? (t.auth.realm = x.get<std::string>(), Error{})
+                     : fail(p, "must be a non-empty realm without \", \\ or :");
+        }
+        return fail(p, "unknown key");
+      });
   if (err.empty() && t.auth.user.empty()) {
     return fail(key_path(path, "user"), "is required");
   }
@@ -194,49 +196,52 @@ Error read_backend_auth(const json& v, const std::string& path, GroupSpec::Targe
 Error read_auth(const json& v, const std::string& path, sip::AuthSettings& a) {
   a.enabled = true;
   std::string users_file;
-  auto err = for_each_key(v, path, [&](const std::string& key, const json& x, const std::string& p) {
-    if (key == "enabled") {
-      return read_bool(x, p, a.enabled);
-    }
-    if (key == "realm") {
-      return digest_token(x.is_string() ? x.get_ref<const std::string&>() : "", 256)
-                 ? (a.realm = x.get<std::string>(), Error{})
-                 : fail(p, "must be a non-empty string without \", \\, : or control characters");
-    }
-    if (key == "users") {
-      return for_each_key(x, p, [&](const std::string& user, const json& y, const std::string& q) {
-        if (!digest_token(user, 256)) {
-          return fail(q, "must be a user name without \", \\, : or control characters");
+  auto err =
+      for_each_key(v, path, [&](const std::string& key, const json& x, const std::string& p) {
+        if (key == "enabled") {
+          return read_bool(x, p, a.enabled);
         }
-        return read_secret(y, q, a.users[user]);
+        if (key == "realm") {
+          return digest_token(x.is_string() ? x.get_ref<const std::string&>() : "", 256)
+                     ? (a.realm = x.get<std::string>(), Error{})
+                     : fail(p,
+                            "must be a non-empty string without \", \\, : or control characters");
+        }
+        if (key == "users") {
+          return for_each_key(
+              x, p, [&](const std::string& user, const json& y, const std::string& q) {
+                if (!digest_token(user, 256)) {
+                  return fail(q, "must be a user name without \", \\, : or control characters");
+                }
+                return read_secret(y, q, a.users[user]);
+              });
+        }
+        if (key == "users_file") {
+          return read_clean_string(x, p, false, users_file);
+        }
+        if (key == "methods" || key == "algorithms" || key == "trusted") {
+          return read_auth_lists(key, x, p, a);
+        }
+        if (key == "challenge") {
+          return read_choice(x, p, {"www", "proxy"}, a.challenge);
+        }
+        if (key == "nonce_ttl_s") {
+          return read_int(x, p, range(10, 86400), a.nonce_ttl_s);
+        }
+        if (key == "max_failures") {
+          return read_int(x, p, range(1, 1000), a.max_failures);
+        }
+        if (key == "failure_window_s") {
+          return read_int(x, p, range(1, 86400), a.failure_window_s);
+        }
+        if (key == "block_s") {
+          return read_int(x, p, range(0, 86400), a.block_s);
+        }
+        if (key == "max_sources") {
+          return read_int(x, p, range(100, 10000000), a.max_sources);
+        }
+        return fail(p, "unknown key");
       });
-    }
-    if (key == "users_file") {
-      return read_clean_string(x, p, false, users_file);
-    }
-    if (key == "methods" || key == "algorithms" || key == "trusted") {
-      return read_auth_lists(key, x, p, a);
-    }
-    if (key == "challenge") {
-      return read_choice(x, p, {"www", "proxy"}, a.challenge);
-    }
-    if (key == "nonce_ttl_s") {
-      return read_int(x, p, range(10, 86400), a.nonce_ttl_s);
-    }
-    if (key == "max_failures") {
-      return read_int(x, p, range(1, 1000), a.max_failures);
-    }
-    if (key == "failure_window_s") {
-      return read_int(x, p, range(1, 86400), a.failure_window_s);
-    }
-    if (key == "block_s") {
-      return read_int(x, p, range(0, 86400), a.block_s);
-    }
-    if (key == "max_sources") {
-      return read_int(x, p, range(100, 10000000), a.max_sources);
-    }
-    return fail(p, "unknown key");
-  });
   if (!err.empty() || !a.enabled) {
     return err;
   }

@@ -39,8 +39,8 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
   if (slash != std::string_view::npos) {
     auto digits = text.substr(slash + 1);
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
-        prefix < 0 || prefix > max) {
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || prefix < 0 ||
+        prefix > max) {
       return std::nullopt;
     }
   }
@@ -80,8 +80,8 @@ bool FailureLimiter::blocked(const IpBytes& ip, std::int64_t now_s) {
 void FailureLimiter::prune(std::int64_t now_s) {
   for (auto it = table_.begin(); it != table_.end();) {
     const Entry& e = it->second;
-    const bool done = e.blocked_until <= now_s &&
-                      now_s - e.window_start >= static_cast<std::int64_t>(window_s_);
+    const bool done =
+        e.blocked_until <= now_s && now_s - e.window_start >= static_cast<std::int64_t>(window_s_);
     it = done ? table_.erase(it) : std::next(it);
   }
 }

@@ -33,10 +33,12 @@ std::optional<Cidr> parse_cidr(std::string_view text);
 /// `block_s`. At most `max_sources` are tracked: beyond that, expired entries are dropped, and if
 /// none are, new sources go uncounted (memory stays bounded under a spread-out attack).
 class FailureLimiter {
-public:
+ public:
   FailureLimiter(std::uint32_t max_failures, std::uint32_t window_s, std::uint32_t block_s,
                  std::size_t max_sources)
-      : max_failures_(max_failures), window_s_(window_s), block_s_(block_s),
+      : max_failures_(max_failures),
+        window_s_(window_s),
+        block_s_(block_s),
         max_sources_(max_sources) {}
 
   /// True while `ip` is blocked at `now_s`.
@@ -48,7 +50,7 @@ public:
 
   std::size_t tracked() const { return table_.size(); }
 
-private:
+ private:
   struct Entry {
     std::uint32_t failures = 0;
     std::int64_t window_start = 0;

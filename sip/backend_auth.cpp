@@ -3,7 +3,6 @@
 
 #include <strings.h>
 
-
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
 
@@ -29,8 +28,7 @@ const BackendCredential* find_credential(const std::vector<BackendCredential>& c
       break;
     }
     url_t* u = url_make(home, cred.uri.c_str());
-    if (u && u->url_host && strcasecmp(u->url_host, t->url_host) == 0 &&
-        port_of(u) == port_of(t)) {
+    if (u && u->url_host && strcasecmp(u->url_host, t->url_host) == 0 && port_of(u) == port_of(t)) {
       found = &cred;
       break;
     }

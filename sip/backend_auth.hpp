@@ -10,10 +10,10 @@ namespace b2bua::sip {
 
 /// Credentials b2buad answers a backend's 401/407 with (`groups.<g>.targets[].auth`).
 struct BackendCredential {
-  std::string uri;       ///< the backend target; matched on host and port
+  std::string uri;  ///< the backend target; matched on host and port
   std::string user;
   std::string password;
-  std::string realm;     ///< "" = whatever realm the backend's challenge names
+  std::string realm;  ///< "" = whatever realm the backend's challenge names
 };
 
 /// The credential for a B leg sent to `target` (a SIP URI): the first whose URI has the same host

@@ -40,8 +40,7 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -62,7 +61,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 void skip_space(std::string_view s, std::size_t& i) {
   while (i < s.size() && is_space(s[i])) {
@@ -73,8 +74,8 @@ void skip_space(std::string_view s, std::size_t& i) {
 // One `name=value` or `name="quoted"`; false when malformed.
 bool read_param(std::string_view s, std::size_t& i, std::string& name, std::string& value) {
   std::size_t start = i;
-  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '-' ||
-                          s[i] == '_')) {
+  while (i < s.size() &&
+         (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '-' || s[i] == '_')) {
     ++i;
   }
   if (i == start) {
@@ -112,17 +113,18 @@ bool read_param(std::string_view s, std::size_t& i, std::string& name, std::stri
 }
 
 std::string* field(DigestCredentials& c, const std::string& name) {
-  if (name == "username") return &c.username;
-  if (name == "realm") return &c.realm;
-  if (name == "nonce") return &c.nonce;
-  if (name == "uri") return &c.uri;
-  if (name == "response") return &c.response;
-  if (name == "algorithm") return &c.algorithm;
-  if (name == "cnonce") return &c.cnonce;
-  if (name == "nc") return &c.nc;
-  if (name == "qop") return &c.qop;
-  if (name == "opaque") return &c.opaque;
-  return nullptr;
+  static const std::pair<const char*, std::string DigestCredentials::*> fields[] = {
+      {"username", &DigestCredentials::username}, {"realm", &DigestCredentials::realm},
+      {"nonce", &DigestCredentials::nonce},       {"uri", &DigestCredentials::uri},
+      {"response", &DigestCredentials::response}, {"algorithm", &DigestCredentials::algorithm},
+      {"cnonce", &DigestCredentials::cnonce},     {"nc", &DigestCredentials::nc},
+      {"qop", &DigestCredentials::qop},           {"opaque", &DigestCredentials::opaque}};
+  for (const auto& [key, member] : fields) {
+    if (name == key) {
+      return &(c.*member);
+    }
+  }
+  return nullptr;  // a parameter we do not use (e.g. auth-param extensions)
 }
 
 std::string random_bytes(std::size_t n) {
@@ -136,8 +138,12 @@ std::string random_bytes(std::size_t n) {
 
 }  // namespace
 
-std::string md5_hex(std::string_view data) { return digest_hex(EVP_md5(), data); }
-std::string sha256_hex(std::string_view data) { return digest_hex(EVP_sha256(), data); }
+std::string md5_hex(std::string_view data) {
+  return digest_hex(EVP_md5(), data);
+}
+std::string sha256_hex(std::string_view data) {
+  return digest_hex(EVP_sha256(), data);
+}
 
 std::optional<DigestCredentials> parse_digest(std::string_view s) {
   if (s.size() > max_header) {
@@ -184,25 +190,35 @@ std::string digest_response(bool sha256, std::string_view ha1, const DigestCrede
                             std::string_view method) {
   auto h = [sha256](const std::string& x) { return sha256 ? sha256_hex(x) : md5_hex(x); };
   const std::string ha2 = h(std::string(method) + ":" + c.uri);
-  return h(std::string(ha1) + ":" + c.nonce + ":" + c.nc + ":" + c.cnonce + ":" + c.qop + ":" + ha2);
+  return h(std::string(ha1) + ":" + c.nonce + ":" + c.nc + ":" + c.cnonce + ":" + c.qop + ":" +
+           ha2);
 }
 
 const char* to_string(DigestVerdict v) {
   switch (v) {
-    case DigestVerdict::ok: return "ok";
-    case DigestVerdict::stale: return "stale";
-    case DigestVerdict::bad_nonce: return "bad_nonce";
-    case DigestVerdict::unsupported: return "unsupported";
-    case DigestVerdict::wrong_realm: return "wrong_realm";
-    case DigestVerdict::malformed: return "malformed";
-    case DigestVerdict::failed: return "failed";
-    case DigestVerdict::replay: return "replay";
+    case DigestVerdict::ok:
+      return "ok";
+    case DigestVerdict::stale:
+      return "stale";
+    case DigestVerdict::bad_nonce:
+      return "bad_nonce";
+    case DigestVerdict::unsupported:
+      return "unsupported";
+    case DigestVerdict::wrong_realm:
+      return "wrong_realm";
+    case DigestVerdict::malformed:
+      return "malformed";
+    case DigestVerdict::failed:
+      return "failed";
+    case DigestVerdict::replay:
+      return "replay";
   }
   return "?";
 }
 
 DigestAuth::DigestAuth(AuthSettings settings, std::string secret)
-    : settings_(std::move(settings)), secret_(secret.empty() ? random_bytes(32) : std::move(secret)) {}
+    : settings_(std::move(settings)),
+      secret_(secret.empty() ? random_bytes(32) : std::move(secret)) {}
 
 std::string DigestAuth::mac(std::string_view text) const {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -279,8 +295,7 @@ bool DigestAuth::accept_count(const std::string& nonce, std::int64_t issued, std
   }
   // Forget expired nonces first, then the oldest while over the bound.
   const auto ttl = static_cast<std::int64_t>(settings_.nonce_ttl_s);
-  while (!order_.empty() &&
-         (now_s - order_.front().first > ttl || counts_.size() >= max_tracked)) {
+  while (!order_.empty() && (now_s - order_.front().first > ttl || counts_.size() >= max_tracked)) {
     evicted_floor_ = std::max(evicted_floor_, order_.front().first);
     counts_.erase(order_.front().second);
     order_.pop_front();

@@ -33,7 +33,7 @@ struct AuthSettings {
   std::string challenge = "www";                  ///< "www" (401) or "proxy" (407)
   std::vector<std::string> algorithms = {"MD5"};  ///< offered, in this order: "SHA-256", "MD5"
   std::uint32_t nonce_ttl_s = 300;
-  std::uint32_t max_failures = 5;     ///< failures from one source IP within failure_window_s ...
+  std::uint32_t max_failures = 5;  ///< failures from one source IP within failure_window_s ...
   std::uint32_t failure_window_s = 60;
   std::uint32_t block_s = 60;         ///< ... answer 403 to it for this long
   std::uint32_t max_sources = 10000;  ///< sources tracked by the failure counter
@@ -65,7 +65,8 @@ std::string sha256_hex(std::string_view data);
 std::string digest_ha1(bool sha256, std::string_view user, std::string_view realm,
                        std::string_view password);
 
-/// The qop=auth response for credentials `c` (nonce, nc, cnonce, qop, uri) given HA1 and the method.
+/// The qop=auth response for credentials `c` (nonce, nc, cnonce, qop, uri) given HA1 and the
+/// method.
 std::string digest_response(bool sha256, std::string_view ha1, const DigestCredentials& c,
                             std::string_view method);
 
@@ -89,7 +90,7 @@ struct DigestResult {
 };
 
 class DigestAuth {
-public:
+ public:
   /// `secret` keys the nonce HMAC; empty = 32 random bytes (nonces die with the process).
   explicit DigestAuth(AuthSettings settings, std::string secret = {});
 
@@ -102,8 +103,8 @@ public:
   /// `Digest realm="r", nonce="...", algorithm=MD5, qop="auth"` (with `stale=true` when asked).
   std::vector<std::string> challenges(std::int64_t now_s, bool stale);
 
-  /// Checks credentials for `method` at `now_s`. `uri_matches` says whether the digest uri names the
-  /// Request-URI (the caller compares them as URIs). Records the nonce count on success.
+  /// Checks credentials for `method` at `now_s`. `uri_matches` says whether the digest uri names
+  /// the Request-URI (the caller compares them as URIs). Records the nonce count on success.
   DigestResult verify(const DigestCredentials& c, std::string_view method, bool uri_matches,
                       std::int64_t now_s);
 
@@ -111,7 +112,7 @@ public:
   std::size_t tracked_nonces() const { return counts_.size(); }
   static constexpr std::size_t max_tracked = 65536;
 
-private:
+ private:
   enum class NonceState : std::uint8_t { fresh, expired, invalid };
   NonceState check_nonce(const std::string& nonce, std::int64_t now_s, std::int64_t& issued) const;
   std::string mac(std::string_view text) const;
@@ -122,7 +123,7 @@ private:
 
   AuthSettings settings_;
   std::string secret_;
-  std::unordered_map<std::string, std::uint32_t> counts_;  ///< nonce -> highest nc seen
+  std::unordered_map<std::string, std::uint32_t> counts_;   ///< nonce -> highest nc seen
   std::deque<std::pair<std::int64_t, std::string>> order_;  ///< (issued, nonce) in first-use order
   std::int64_t evicted_floor_ = -1;  ///< nonces issued at or before this may have been forgotten
 };

@@ -26,7 +26,7 @@ struct AuthOutcome {
 };
 
 class InboundAuth {
-public:
+ public:
   explicit InboundAuth(AuthSettings settings, std::string secret = {});
 
   /// True when requests of `method` are challenged.
@@ -36,9 +36,11 @@ public:
   AuthOutcome check(msg_t* msg, const sip_t* sip, std::int64_t now_s);
 
   /// "Proxy-Authenticate" or "WWW-Authenticate".
-  const char* challenge_header() const { return proxy_ ? "Proxy-Authenticate" : "WWW-Authenticate"; }
+  const char* challenge_header() const {
+    return proxy_ ? "Proxy-Authenticate" : "WWW-Authenticate";
+  }
 
-private:
+ private:
   AuthOutcome challenge(std::int64_t now_s, bool stale);
   AuthOutcome refuse(int status, const char* phrase, const char* warning, std::size_t result);
   void count_failure(const IpBytes* src, std::int64_t now_s);

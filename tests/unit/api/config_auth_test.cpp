@@ -82,7 +82,8 @@ TEST_CASE("auth is off by default and on with its documented defaults when given
 
 TEST_CASE("every auth key parses") {
   Config c = parse_ok(R"({"auth": {"realm": "r", "challenge": "proxy",
-      "users": {"a": {"ha1": ")" + std::string(32, 'A') + R"("}, "b": {"ha1_sha256": ")" + sha_ha1 +
+      "users": {"a": {"ha1": ")" +
+                      std::string(32, 'A') + R"("}, "b": {"ha1_sha256": ")" + sha_ha1 +
                       R"("}},
       "methods": ["OPTIONS", "INVITE"], "trusted": ["127.0.0.2/32", "10.0.0.0/8", "::1"],
       "algorithms": ["SHA-256", "MD5"], "nonce_ttl_s": 60, "max_failures": 3,
@@ -106,7 +107,8 @@ TEST_CASE("each bad auth value names its key") {
   CHECK(parse_error(R"({"auth": {"realm": ""}})").rfind("auth.realm: must be", 0) == 0);
   CHECK(parse_error(R"({"auth": {"realm": "r", "users": {"a:b": {"password": "x"}}}})")
             .rfind("auth.users.a:b: must be", 0) == 0);
-  CHECK(parse_error(R"({"auth": {"realm": "r", "users": {"a": {}}}})").rfind("auth.users.a: ", 0) == 0);
+  CHECK(parse_error(R"({"auth": {"realm": "r", "users": {"a": {}}}})").rfind("auth.users.a: ", 0) ==
+        0);
   CHECK(parse_error(R"({"auth": {"realm": "r", "users": {"a": {"ha1": "xyz"}}}})") ==
         "auth.users.a.ha1: must be 32 hex digits");
   CHECK(parse_error(R"({"auth": {"realm": "r", "users": {"a": {"pass": "x"}}}})")
@@ -115,8 +117,9 @@ TEST_CASE("each bad auth value names its key") {
             .rfind("auth.methods: must be", 0) == 0);
   CHECK(parse_error(R"({"auth": {"realm": "r", "methods": ["INVITE", "INVITE"]}})")
             .rfind("auth.methods: must be", 0) == 0);
-  CHECK(parse_error(R"({"auth": {"realm": "r", "methods": []}})").rfind("auth.methods: must be", 0) ==
-        0);
+  CHECK(
+      parse_error(R"({"auth": {"realm": "r", "methods": []}})").rfind("auth.methods: must be", 0) ==
+      0);
   CHECK(parse_error(R"({"auth": {"realm": "r", "trusted": ["10.0.0.0/33"]}})") ==
         "auth.trusted[0]: must be an IPv4 or IPv6 address with an optional /prefix");
   CHECK(parse_error(R"({"auth": {"realm": "r", "trusted": "10.0.0.0/8"}})")
@@ -147,8 +150,8 @@ TEST_CASE("an htdigest users file adds the users of the realm; inline users win"
 
 TEST_CASE("a bad users file names the key, the file and the line") {
   UsersFile f("alice:b2b.test:" + md5_ha1 + "\nbroken line\n");
-  CHECK(parse_error(f.config()) ==
-        "auth.users_file: " + f.path.string() + " line 2: must be user:realm:HA1 (32 or 64 hex digits)");
+  CHECK(parse_error(f.config()) == "auth.users_file: " + f.path.string() +
+                                       " line 2: must be user:realm:HA1 (32 or 64 hex digits)");
   UsersFile g("alice:b2b.test:" + std::string(31, 'a') + "\n");
   CHECK(parse_error(g.config()).find("line 1: must be user:realm:HA1") != std::string::npos);
   std::string missing = R"({"auth": {"realm": "r", "users_file": "/nonexistent/b2bua/users"}})";
@@ -165,12 +168,16 @@ TEST_CASE("group targets take outbound credentials; bad ones name the key") {
   CHECK(c.groups[0].targets[0].auth.password == "pw");
   CHECK(c.groups[0].targets[0].auth.realm == "pbx");
   CHECK(c.groups[0].targets[1].auth.user.empty());
-  CHECK(parse_error(R"({"groups": {"g": {"targets": [{"uri": "sip:h", "auth": {"password": "x"}}]}}})") ==
+  CHECK(parse_error(
+            R"({"groups": {"g": {"targets": [{"uri": "sip:h", "auth": {"password": "x"}}]}}})") ==
         "groups.g.targets[0].auth.user: is required");
-  CHECK(parse_error(R"({"groups": {"g": {"targets": [{"uri": "sip:h", "auth": {"user": "a:b"}}]}}})")
-            .rfind("groups.g.targets[0].auth.user: must be", 0) == 0);
-  CHECK(parse_error(R"({"groups": {"g": {"targets": [{"uri": "sip:h", "auth": {"user": "a", "x": 1}}]}}})") ==
-        "groups.g.targets[0].auth.x: unknown key");
+  CHECK(
+      parse_error(R"({"groups": {"g": {"targets": [{"uri": "sip:h", "auth": {"user": "a:b"}}]}}})")
+          .rfind("groups.g.targets[0].auth.user: must be", 0) == 0);
+  CHECK(
+      parse_error(
+          R"({"groups": {"g": {"targets": [{"uri": "sip:h", "auth": {"user": "a", "x": 1}}]}}})") ==
+      "groups.g.targets[0].auth.x: unknown key");
 }
 
 TEST_CASE("routes match the authenticated user") {

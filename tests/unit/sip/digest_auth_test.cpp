@@ -127,14 +127,14 @@ TEST_CASE("a correct answer is accepted once per nonce count and its replay refu
 
 TEST_CASE("SHA-256 answers and HA1-only users are verified") {
   DigestAuth auth(settings(), "fixed-secret");
-  auto sha = auth.verify(answer(auth.make_nonce(t0), "alice", "secret", 1, "SHA-256"), "INVITE",
-                         true, t0);
+  auto sha =
+      auth.verify(answer(auth.make_nonce(t0), "alice", "secret", 1, "SHA-256"), "INVITE", true, t0);
   CHECK(sha.verdict == DigestVerdict::ok);
   CHECK(auth.verify(answer(auth.make_nonce(t0), "carol", "pw-carol"), "INVITE", true, t0).verdict ==
         DigestVerdict::ok);
   // carol has only an MD5 HA1: a SHA-256 answer cannot be checked and fails
-  CHECK(auth.verify(answer(auth.make_nonce(t0), "carol", "pw-carol", 1, "SHA-256"), "INVITE",
-                    true, t0)
+  CHECK(auth.verify(answer(auth.make_nonce(t0), "carol", "pw-carol", 1, "SHA-256"), "INVITE", true,
+                    t0)
             .verdict == DigestVerdict::failed);
 }
 
@@ -202,8 +202,9 @@ TEST_CASE("answers without qop=auth, with other algorithms or broken fields are 
   AuthSettings md5_only = settings();
   md5_only.algorithms = {"MD5"};
   DigestAuth strict(md5_only, "fixed-secret");
-  CHECK(strict.verify(answer(strict.make_nonce(t0), "alice", "secret", 1, "SHA-256"), "INVITE",
-                      true, t0)
+  CHECK(strict
+            .verify(answer(strict.make_nonce(t0), "alice", "secret", 1, "SHA-256"), "INVITE", true,
+                    t0)
             .verdict == DigestVerdict::unsupported);
 }
 
