@@ -11,19 +11,30 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <jemalloc/jemalloc.h>
+
 #include "api/config.hpp"
 #include "api/engine.hpp"
 
 // jemalloc (linked into b2buad) reads this at start-up: give freed pages back to the system within
-// seconds, from a background thread, so that memory returns to its baseline after a load peak.
-// sofia-sip keeps every finished transaction for 64*T1 (32 s), which makes peaks large.
+// seconds, so that memory returns to its baseline after a load peak. sofia-sip keeps every
+// finished transaction for 64*T1 (32 s), which makes peaks large. The purging background thread
+// is started only once the server runs and joined before exit (see jemalloc_background): started
+// from malloc_conf, it could still be setting up while a config error made the process exit at
+// once, and jemalloc then printed "Error setting tsd" to stderr.
 extern "C" {
-const char* malloc_conf = "background_thread:true,dirty_decay_ms:2000,muzzy_decay_ms:0";
+const char* malloc_conf = "max_background_threads:1,dirty_decay_ms:2000,muzzy_decay_ms:0";
 }
 
 namespace {
 
 constexpr int exit_config = 2;
+
+void jemalloc_background(bool on) {
+  if (mallctl("background_thread", nullptr, nullptr, &on, sizeof on) != 0) {
+    spdlog::debug("jemalloc: background_thread {} not available", on);
+  }
+}
 
 int fail(const std::string& line) {
   std::fprintf(stderr, "b2buad: %s\n", line.c_str());
@@ -104,6 +115,7 @@ int main(int argc, char** argv) {
   if (std::string err = engine.start(); !err.empty()) {
     return fail(err);
   }
+  jemalloc_background(true);
   for (;;) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) {
@@ -118,6 +130,7 @@ int main(int argc, char** argv) {
     break;
   }
   engine.stop();
+  jemalloc_background(false);  // joins the purging thread: nothing of jemalloc runs during exit
   spdlog::info("b2buad: stopped");
   return 0;
 }
