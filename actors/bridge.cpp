@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/bridge_midcall.hpp"
 #include "actors/call_leg.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "actors/route_table.hpp"
@@ -67,6 +68,7 @@ void end_call(Self* self, const char* why) {
   }
   if (!st.ending) {
     st.ending = true;
+    st.oa.reset();
     st.info.state = "ending";
     publish(self);
   }
@@ -122,6 +124,7 @@ void on_a_event(Self* self, const LegEvent& ev) {
       to_leg(self, false, LegEventKind::cancelled);
       break;
     case LegEventKind::confirmed:
+      st.a_confirmed = st.a_confirmed || st.answered;
       leg_info(st, true).state = "confirmed";
       if (!ev.local_tag.empty()) {
         leg_info(st, true).local_tag = ev.local_tag;
@@ -145,6 +148,15 @@ void on_a_event(Self* self, const LegEvent& ev) {
         to_leg(self, false, LegEventKind::bye);
       }
       maybe_finish(self);
+      break;
+    case LegEventKind::reoffer:
+      midcall::on_reoffer(self, Party::a, ev);
+      break;
+    case LegEventKind::reanswer:
+      midcall::on_reanswer(self, Party::a, ev);
+      break;
+    case LegEventKind::info:
+      midcall::on_info(self, Party::a, ev);
       break;
     default:
       break;
@@ -301,6 +313,15 @@ void on_b_event(Self* self, const LegEvent& ev) {
         }
       }
       maybe_finish(self);
+      break;
+    case LegEventKind::reoffer:
+      midcall::on_reoffer(self, Party::b, ev);
+      break;
+    case LegEventKind::reanswer:
+      midcall::on_reanswer(self, Party::b, ev);
+      break;
+    case LegEventKind::info:
+      midcall::on_info(self, Party::b, ev);
       break;
     default:
       break;
@@ -673,6 +694,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
       [self](rtp::counters_atom, const rtp::RelayStats& s) { on_counters(self, s); },
       [self](rtp::rtp_timeout_atom, rtp::RelayId) { on_rtp_timeout(self); },
       [self](timeout_atom, LegId leg) { on_failover_timeout(self, leg); },
+      [self](retry_atom, std::uint64_t generation) { midcall::on_retry(self, generation); },
       // The no-answer timer is a receive timeout: it restarts with every event, so it runs from the
       // last provisional response, and CAF cancels it when the bridge quits (a delayed_send would
       // keep the finished bridge alive until it fired).

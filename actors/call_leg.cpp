@@ -38,9 +38,53 @@ bool CallLegState::on_sip(const LegEvent& ev) {
   return true;
 }
 
+std::optional<SipAction> CallLegState::on_bridge_midcall(const LegEvent& cmd) const {
+  SipAction a;
+  a.leg = id;
+  a.tag = cmd.txn;
+  auto respond = [&] {
+    a.kind = SipActionKind::respond_request;
+    a.status = cmd.status >= 200 && cmd.status < 700 ? cmd.status : 500;
+    a.reason = a.status == cmd.status ? cmd.reason : "Server Internal Error";
+    a.sdp = cmd.sdp;
+    a.warning = cmd.warning;
+    return a;
+  };
+  switch (cmd.kind) {
+    case LegEventKind::reoffer:
+      if (!answered) {
+        return std::nullopt;
+      }
+      a.kind = SipActionKind::reoffer;
+      a.method = cmd.method == "UPDATE" ? "UPDATE" : "INVITE";
+      a.sdp = cmd.sdp;
+      return a;
+    case LegEventKind::reanswer:
+      if (cmd.method == "ACK") {
+        a.kind = SipActionKind::ack;
+        a.sdp = cmd.sdp;
+        return a;
+      }
+      return respond();
+    case LegEventKind::info:
+      if (cmd.status != 0) {
+        return respond();
+      }
+      a.kind = SipActionKind::info;
+      a.content_type = cmd.content_type;
+      a.body = cmd.body;
+      return a;
+    default:
+      return std::nullopt;
+  }
+}
+
 std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
   if (ended) {
     return std::nullopt;
+  }
+  if (auto mid = on_bridge_midcall(cmd)) {
+    return mid;
   }
   SipAction a;
   a.leg = id;

@@ -8,6 +8,9 @@
 //   A leg: ringing -> 18x, early_media -> 183 with SDP, answered -> 200 with SDP, failed -> final
 //          error (with Warning / Retry-After), bye -> BYE (or an error response before the answer).
 //   B leg: cancelled -> CANCEL (BYE once answered), bye -> BYE (CANCEL before the answer).
+//   Both, mid-call: reoffer -> re-INVITE/UPDATE (once answered), reanswer -> the response to
+//          in-dialog request `txn` (or, method ACK, the ACK with the answer), info -> INFO (status
+//          0) or the response to INFO `txn`.
 // No replies, no timers: the bridge owns the call's timing.
 #pragma once
 
@@ -43,6 +46,8 @@ struct CallLegState {
   bool on_sip(const LegEvent& ev);
   /// The SIP action that carries out a bridge request, if any is due in the current state.
   std::optional<SipAction> on_bridge(const LegEvent& cmd);
+  /// Mid-call requests (reoffer, reanswer, info), in any state but ended; nullopt for others.
+  std::optional<SipAction> on_bridge_midcall(const LegEvent& cmd) const;
 
   static inline const char* name = "b2bua.call_leg";
 };

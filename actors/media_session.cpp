@@ -98,6 +98,89 @@ std::optional<std::string> MediaSession::answer_for_caller(const std::string& sd
   return out;
 }
 
+std::vector<rtp::LocalStream> MediaSession::local_for(rtp::Side side,
+                                                     const rtp::SdpInfo& info) const {
+  std::vector<rtp::LocalStream> local;
+  for (std::size_t i = 0; i < info.streams.size(); ++i) {
+    const bool live = i < ports_.streams.size() && info.streams[i].port != 0;
+    if (!live) {
+      local.push_back(rtp::LocalStream{});
+    } else if (side == rtp::Side::a) {
+      local.push_back(rtp::LocalStream{ports_.streams[i].a_rtp, ports_.streams[i].a_rtcp});
+    } else {
+      local.push_back(rtp::LocalStream{ports_.streams[i].b_rtp, ports_.streams[i].b_rtcp});
+    }
+  }
+  return local;
+}
+
+std::optional<std::string> MediaSession::reoffer(rtp::Side from, const std::string& sdp,
+                                                 std::string* error) {
+  auto info = rtp::parse_sdp(sdp, error);
+  if (!info) {
+    return std::nullopt;
+  }
+  if (info->streams.size() != ports_.streams.size()) {
+    if (error) {
+      *error = "the re-offer has " + std::to_string(info->streams.size()) +
+               " m= lines, the relay has ports for " + std::to_string(ports_.streams.size());
+    }
+    return std::nullopt;
+  }
+  const rtp::Side to = from == rtp::Side::a ? rtp::Side::b : rtp::Side::a;
+  auto out = rtp::rewrite_sdp(sdp, address_, local_for(to, *info),
+                              to == rtp::Side::b ? to_callee_ : to_caller_, error);
+  if (out) {
+    reoffer_ = ReOffer{from, std::move(*info)};
+  }
+  return out;
+}
+
+std::optional<std::string> MediaSession::reanswer(const std::string& sdp,
+                                                  std::vector<rtp::PeerUpdate>* peers,
+                                                  std::string* error) {
+  if (!reoffer_) {
+    if (error) {
+      *error = "no open re-offer";
+    }
+    return std::nullopt;
+  }
+  auto info = rtp::parse_sdp(sdp, error);
+  if (!info) {
+    return std::nullopt;
+  }
+  if (info->streams.size() != reoffer_->info.streams.size()) {
+    if (error) {
+      *error = "the answer has " + std::to_string(info->streams.size()) + " m= lines, the offer " +
+               std::to_string(reoffer_->info.streams.size());
+    }
+    return std::nullopt;
+  }
+  const rtp::Side offerer = reoffer_->from;
+  const rtp::Side answerer = offerer == rtp::Side::a ? rtp::Side::b : rtp::Side::a;
+  auto out = rtp::rewrite_sdp(sdp, address_, local_for(offerer, *info),
+                              offerer == rtp::Side::b ? to_callee_ : to_caller_, error);
+  if (!out) {
+    return std::nullopt;
+  }
+  if (peers) {
+    *peers = peers_of(reoffer_->info, offerer);
+    for (auto& p : peers_of(*info, answerer)) {
+      peers->push_back(std::move(p));
+    }
+  }
+  rtp::SdpInfo& a_side = offer_;
+  if (offerer == rtp::Side::a) {
+    a_side = std::move(reoffer_->info);
+    answer_ = std::move(*info);
+  } else {
+    answer_ = std::move(reoffer_->info);
+    a_side = std::move(*info);
+  }
+  reoffer_.reset();
+  return out;
+}
+
 void MediaSession::describe(LegInfo& a, LegInfo& b) const {
   if (ports_.streams.empty()) {
     return;

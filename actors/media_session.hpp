@@ -33,15 +33,33 @@ public:
                                                std::vector<rtp::PeerUpdate>* peers,
                                                std::string* error);
 
+  /// Mid-call: an offer from side `from` (re-INVITE, UPDATE, or the offer in the 200 of an
+  /// offerless re-INVITE) rewritten for the other side, with that side's ports and o= (whose
+  /// version goes up only when the body changed). nullopt when it cannot be read or its m= lines
+  /// are not the call's (b2buad cannot allocate ports mid-call).
+  std::optional<std::string> reoffer(rtp::Side from, const std::string& sdp, std::string* error);
+  /// The answer to the open re-offer, from the other side, rewritten for the offerer; `peers`
+  /// gets the new addresses of both sides (the relay follows them). nullopt when unreadable.
+  std::optional<std::string> reanswer(const std::string& sdp, std::vector<rtp::PeerUpdate>* peers,
+                                      std::string* error);
+  /// Forgets an open re-offer that failed: the previous session stays.
+  void drop_reoffer() { reoffer_.reset(); }
+
   /// Fills media_local / media_remote of the two legs.
   void describe(LegInfo& a, LegInfo& b) const;
 
 private:
   static std::vector<rtp::PeerUpdate> peers_of(const rtp::SdpInfo& info, rtp::Side side);
+  std::vector<rtp::LocalStream> local_for(rtp::Side side, const rtp::SdpInfo& info) const;
+  struct ReOffer {
+    rtp::Side from;
+    rtp::SdpInfo info;
+  };
 
   std::string address_;
-  rtp::SdpInfo offer_;
-  std::optional<rtp::SdpInfo> answer_;
+  rtp::SdpInfo offer_;                   ///< the caller's side (its first offer, then updates)
+  std::optional<rtp::SdpInfo> answer_;   ///< the callee's side
+  std::optional<ReOffer> reoffer_;       ///< the open mid-call offer
   rtp::RelayPorts ports_;
   rtp::SdpOriginState to_callee_;
   rtp::SdpOriginState to_caller_;

@@ -46,6 +46,8 @@ json leg_json(const LegInfo& leg) {
                       {"lost", leg.media_lost},
                       {"jitter_us", leg.media_jitter_us}};
   }
+  j["on_hold"] = leg.on_hold;
+  j["dtmf"] = leg.dtmf;
   return j;
 }
 

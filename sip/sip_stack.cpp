@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <future>
 #include <random>
 #include <unordered_map>
@@ -15,6 +17,7 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sofia-sip/msg.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
@@ -162,6 +165,17 @@ struct LegRec {
   bool auth_tried = false;      // B: credentials were sent once; another challenge fails the leg
   caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
   std::uint64_t probe_tag = 0;
+  // Mid-call bookkeeping.
+  struct InDialog {
+    msg_t* msg = nullptr;           // the request (a reference of ours), for NUTAG_WITH
+    bool offerless_invite = false;  // a re-INVITE without SDP: our 200 carries the offer
+  };
+  std::unordered_map<std::uint64_t, InDialog> requests;  // awaiting our response, by txn
+  std::deque<std::uint64_t> infos_out;  // txn tags of the INFOs we sent, oldest first
+  bool reoffer_out = false;       // our re-INVITE/UPDATE awaits its final response
+  bool reoffer_update = false;    // ... and it is an UPDATE
+  bool ack_pending = false;       // our re-INVITE went without SDP: we ACK its 2xx with the answer
+  bool answer_in_ack = false;     // we answered an offerless re-INVITE: its ACK brings the answer
 };
 
 struct SipStack::Impl {
@@ -178,6 +192,7 @@ struct SipStack::Impl {
   std::vector<BackendCredential> credentials;
   bool shut_down = false;
   bool options_by_app = false;  // NUTAG_APPL_METHOD("OPTIONS"): auth.methods has OPTIONS
+  std::uint64_t next_txn = 0;  // in-dialog request ids, unique for the process
 
   // -- helpers --
   void emit(LegEvent ev) { caf::anon_send(transport, leg_atom::value, std::move(ev)); }
@@ -247,6 +262,9 @@ struct SipStack::Impl {
     } else if (!rec->call_id.empty()) {
       our_call_ids.erase(rec->call_id);
     }
+    for (auto& [txn, r] : rec->requests) {
+      msg_destroy(r.msg);
+    }
     legs.erase(id);
     if (nh) {
       nua_handle_bind(nh, nullptr);
@@ -263,12 +281,18 @@ struct SipStack::Impl {
   void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
   bool authenticate(LegRec* rec, const sip_t* sip);
   void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip, const char* method);
+  void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
+  void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_ack(LegRec* rec, const sip_t* sip);
 
   // -- actions --
   void execute(const SipAction& a);
   void send_invite(const SipAction& a);
   void send_options(const SipAction& a);
   void respond(LegRec* rec, const SipAction& a);
+  void respond_request(LegRec* rec, const SipAction& a);
+  void send_reoffer(LegRec* rec, const SipAction& a);
 };
 
 namespace {
@@ -343,11 +367,30 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       return;
     case nua_i_ack:
       if (rec) {
-        LegEvent ev = make_event(rec->id, LegEventKind::confirmed);
-        if (sip && sip->sip_from && sip->sip_to) {  // the ACK's To carries our tag
-          ev.local_tag = str(sip->sip_to->a_tag);
-          ev.remote_tag = str(sip->sip_from->a_tag);
-        }
+        on_ack(rec, sip);
+      }
+      return;
+    case nua_i_update:
+      if (rec) {
+        on_in_dialog_offer(nh, rec, sip, "UPDATE");
+      } else if (nh) {
+        nua_handle_destroy(nh);  // NUA answered it 481 itself: no dialog
+      }
+      return;
+    case nua_r_update:
+      if (rec && rec->reoffer_out && rec->reoffer_update && status >= 200) {
+        on_reoffer_response(rec, status, phrase, sip);
+      }
+      return;
+    case nua_i_info:
+      on_info(nh, rec, sip);
+      return;
+    case nua_r_info:
+      if (rec && status >= 200 && !rec->infos_out.empty()) {
+        LegEvent ev = make_event(rec->id, LegEventKind::info, status > 699 ? 500 : status,
+                                 str(phrase));
+        ev.txn = rec->infos_out.front();
+        rec->infos_out.pop_front();
         emit(std::move(ev));
       }
       return;
@@ -384,14 +427,12 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
         return;
       }
       [[fallthrough]];
-    case nua_i_info:
     case nua_i_message:
     case nua_i_notify:
     case nua_i_subscribe:
     case nua_i_refer:
     case nua_i_publish:
     case nua_i_register:
-    case nua_i_update:
     case nua_i_prack:
       // NUA answered these by itself. A handle NUA made for an out-of-dialog request is ours to free.
       if (!rec && nh) {
@@ -407,10 +448,7 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
 
 void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
   if (rec) {
-    // A re-INVITE inside an established call. Mid-call offer/answer is not carried across the
-    // bridge yet: refuse it so the dialog keeps its current session.
-    nua_respond(nh, 488, "Not Acceptable Here",
-                SIPTAG_WARNING_STR(warning("b2bua.reinvite.unsupported").c_str()), TAG_END());
+    on_in_dialog_offer(nh, rec, sip, "INVITE");  // a re-INVITE: the bridge carries it across
     return;
   }
   if (!sip || !sip->sip_from || !sip->sip_to || !sip->sip_request || !sip->sip_call_id) {
@@ -483,6 +521,12 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
 
 void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phrase,
                                         const sip_t* sip) {
+  if (rec->reoffer_out && !rec->reoffer_update) {
+    if (status >= 200) {
+      on_reoffer_response(rec, status, phrase, sip);
+    }
+    return;
+  }
   if (rec->is_a || rec->final_received) {
     return;
   }
@@ -646,6 +690,25 @@ void SipStack::Impl::execute(const SipAction& a) {
         nua_respond(rec->nh, a.status, phrase, SIPTAG_CONTACT_STR(a.contact.c_str()), TAG_END());
       }
       return;
+    case SipActionKind::reoffer:
+      send_reoffer(rec, a);
+      return;
+    case SipActionKind::respond_request:
+      respond_request(rec, a);
+      return;
+    case SipActionKind::info:
+      rec->infos_out.push_back(a.tag);
+      nua_info(rec->nh, TAG_IF(!a.content_type.empty(), SIPTAG_CONTENT_TYPE_STR(a.content_type.c_str())),
+               TAG_IF(!a.body.empty(), SIPTAG_PAYLOAD_STR(a.body.c_str())), TAG_END());
+      return;
+    case SipActionKind::ack:
+      if (rec->ack_pending) {
+        rec->ack_pending = false;
+        const bool with_sdp = !a.sdp.empty();
+        nua_ack(rec->nh, TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
+      }
+      return;
     case SipActionKind::invite:
     case SipActionKind::options:
       return;
@@ -748,6 +811,158 @@ void SipStack::Impl::send_invite(const SipAction& a) {
   legs.emplace(a.leg, std::move(leg));
 }
 
+// -- mid-call: re-INVITE, UPDATE, INFO inside an established dialog -----------------------------------
+// Each in-dialog request the bridge answers is kept (a reference to its message, for NUTAG_WITH)
+// under a txn id until its final response; our own re-INVITE/UPDATE and INFOs report their final
+// responses as LegEvents. Kept in this file (not split out) while the digest-auth work also changes
+// it; LegRec and Impl would otherwise have to move to a header.
+
+void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip,
+                                        const char* method) {
+  const bool has_body = sip && sip->sip_payload && sip->sip_payload->pl_len > 0;
+  std::string sdp = sdp_body(sip);
+  if (has_body && sdp.empty()) {
+    nua_respond(nh, 415, "Unsupported Media Type", NUTAG_WITH_THIS(nua),
+                SIPTAG_ACCEPT_STR("application/sdp"),
+                SIPTAG_WARNING_STR(warning("b2bua.offer.unsupported_body").c_str()), TAG_END());
+    return;
+  }
+  if (sdp.empty() && std::strcmp(method, "UPDATE") == 0) {
+    // An UPDATE without an offer only refreshes the dialog (or its session timer): ours to answer.
+    nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+    return;
+  }
+  msg_t* msg = nua_current_request(nua);
+  if (!msg) {
+    nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
+                SIPTAG_WARNING_STR(warning("b2bua.internal").c_str()), TAG_END());
+    return;
+  }
+  const std::uint64_t txn = ++next_txn;
+  LegRec::InDialog req;
+  req.msg = msg_ref_create(msg);
+  req.offerless_invite = sdp.empty();
+  rec->requests.emplace(txn, req);
+  LegEvent ev = make_event(rec->id, LegEventKind::reoffer);
+  ev.method = method;
+  ev.txn = txn;
+  ev.sdp = std::move(sdp);
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* phrase,
+                                         const sip_t* sip) {
+  rec->reoffer_out = false;
+  if (status >= 300) {
+    rec->ack_pending = false;  // NTA ACKs a non-2xx itself
+  }
+  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, status > 699 ? 500 : status,
+                           status > 699 ? "Server Internal Error" : str(phrase));
+  ev.method = rec->reoffer_update ? "UPDATE" : "INVITE";
+  ev.sdp = sdp_body(sip);
+  if (!sip && status >= 300 && status != 491) {
+    ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
+  }
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
+  if (!rec || !nh) {
+    // INFO outside any call of ours (NUA lets out-of-dialog INFO through).
+    if (nh) {
+      nua_respond(nh, 481, "Call/Transaction Does Not Exist", NUTAG_WITH_THIS(nua),
+                  SIPTAG_WARNING_STR(warning("b2bua.info.no_call").c_str()), TAG_END());
+      nua_handle_destroy(nh);
+    }
+    return;
+  }
+  msg_t* msg = nua_current_request(nua);
+  if (!msg) {
+    return;
+  }
+  const std::uint64_t txn = ++next_txn;
+  LegRec::InDialog req;
+  req.msg = msg_ref_create(msg);
+  rec->requests.emplace(txn, req);
+  LegEvent ev = make_event(rec->id, LegEventKind::info);
+  ev.txn = txn;
+  if (sip && sip->sip_content_type && sip->sip_content_type->c_type) {
+    ev.content_type = sip->sip_content_type->c_type;
+  }
+  if (sip && sip->sip_payload && sip->sip_payload->pl_data) {
+    ev.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  }
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_ack(LegRec* rec, const sip_t* sip) {
+  if (rec->answer_in_ack) {
+    // The ACK to our 200 that carried an offer (re-INVITE without SDP): it brings the answer.
+    rec->answer_in_ack = false;
+    LegEvent ev = make_event(rec->id, LegEventKind::reanswer);
+    ev.method = "ACK";
+    ev.sdp = sdp_body(sip);
+    emit(std::move(ev));
+    return;
+  }
+  LegEvent ev = make_event(rec->id, LegEventKind::confirmed);
+  if (sip && sip->sip_from && sip->sip_to) {  // the ACK's To carries our tag
+    ev.local_tag = str(sip->sip_to->a_tag);
+    ev.remote_tag = str(sip->sip_from->a_tag);
+  }
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
+  auto it = rec->requests.find(a.tag);
+  if (it == rec->requests.end() || a.status < 100 || a.status > 699) {
+    return;
+  }
+  const bool with_sdp = !a.sdp.empty();
+  const bool with_warning = !a.warning.empty() && a.status >= 300;
+  std::string warn = with_warning ? warning(a.warning) : std::string();
+  const char* phrase = a.reason.empty() ? sip_status_phrase(a.status)
+                                        : su_strdup(nua_handle_home(rec->nh), a.reason.c_str());
+  if (!phrase) {
+    phrase = "Unknown";
+  }
+  nua_respond(rec->nh, a.status, phrase, NUTAG_WITH(it->second.msg),
+              TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
+              TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())), TAG_END());
+  if (a.status >= 200) {
+    if (a.status < 300 && it->second.offerless_invite && with_sdp) {
+      rec->answer_in_ack = true;
+    }
+    msg_destroy(it->second.msg);
+    rec->requests.erase(it);
+  }
+}
+
+void SipStack::Impl::send_reoffer(LegRec* rec, const SipAction& a) {
+  if (rec->reoffer_out) {
+    // One offer at a time per dialog; the bridge never asks for two. Say so rather than hang.
+    LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
+    ev.method = a.method;
+    ev.warning = "b2bua.offer.overlap";
+    emit(std::move(ev));
+    return;
+  }
+  rec->reoffer_out = true;
+  rec->reoffer_update = a.method == "UPDATE";
+  const bool with_sdp = !a.sdp.empty();
+  if (rec->reoffer_update) {
+    nua_update(rec->nh, TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+               TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
+    return;
+  }
+  // Without an offer the 2xx brings one, and our ACK must carry the answer: no automatic ACK.
+  rec->ack_pending = !with_sdp;
+  nua_invite(rec->nh, NUTAG_AUTOACK(with_sdp ? 1 : 0),
+             TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+             TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
+}
+
 // -- SipStack ----------------------------------------------------------------------------------------
 
 SipStack::SipStack(SipStackConfig cfg) : cfg_(std::move(cfg)) {}
@@ -801,6 +1016,8 @@ void SipStack::run(std::promise<std::string>* started) {
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                       TAG_IF(im.options_by_app, NUTAG_APPL_METHOD("OPTIONS")),
                       NUTAG_AUTOALERT(0), NUTAG_USER_AGENT(cfg_.user_agent.c_str()),
+                      // Mid-call requests are the bridge's to answer (see "mid-call" below).
+                      NUTAG_ALLOW("INFO, UPDATE"), NUTAG_APPL_METHOD("INVITE, UPDATE, INFO"),
                       NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms), TAG_END());
   if (!im.nua) {
     started->set_value("sip.listen " + cfg_.listen_host + ":" + std::to_string(cfg_.listen_port) +

@@ -27,4 +27,5 @@ using drop_atom = caf::atom_constant<caf::atom("drop")>;         // -> registry:
 
 namespace b2bua {
 using sip_atom = caf::atom_constant<caf::atom("sip")>;           // transport -> leg: a SIP-side LegEvent
+using retry_atom = caf::atom_constant<caf::atom("retry")>;       // bridge timer: resend an offer after 491
 }  // namespace b2bua

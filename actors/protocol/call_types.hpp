@@ -164,6 +164,8 @@ struct LegInfo {
   std::string local_tag;       ///< this dialog's tag on b2buad's side ("" until known)
   std::string remote_tag;      ///< the peer's tag ("" until known)
   std::int64_t ringing_ms = 0; ///< first 18x received (B) or relayed (A); 0 when none
+  std::string dtmf;            ///< digits this leg's peer sent by SIP INFO (the last 64)
+  bool on_hold = false;        ///< this leg's peer has put the call on hold
 };
 
 template <class Inspector>
@@ -171,7 +173,7 @@ typename Inspector::result_type inspect(Inspector& f, LegInfo& x) {
   return f(caf::meta::type_name("LegInfo"), x.id, x.role, x.state, x.call_id, x.remote,
            x.last_status, x.created_ms, x.answered_ms, x.ended_ms, x.media_local, x.media_remote,
            x.media_packets, x.media_bytes, x.media_lost, x.media_jitter_us, x.local_tag,
-           x.remote_tag, x.ringing_ms);
+           x.remote_tag, x.ringing_ms, x.dtmf, x.on_hold);
 }
 
 /// A snapshot of one call, as the bridge publishes it to the call registry.
@@ -181,7 +183,7 @@ struct CallInfo {
   std::string to;
   std::string target;
   std::string route;
-  std::string state;      ///< "routing", "calling", "ringing", "early", "answered", "ending", "ended"
+  std::string state;      ///< "routing", "calling", "ringing", "early", "answered", "on_hold", "ending", "ended"
   std::int64_t start_ms = 0;
   std::int64_t answer_ms = 0;
   std::int64_t end_ms = 0;

@@ -15,6 +15,12 @@ const char* to_string(LegEventKind kind) {
     case LegEventKind::cancelled: return "cancelled";
     case LegEventKind::bye: return "bye";
     case LegEventKind::terminated: return "terminated";
+    case LegEventKind::reoffer: return "reoffer";
+    case LegEventKind::reanswer: return "reanswer";
+    case LegEventKind::info: return "info";
+    case LegEventKind::dtmf: return "dtmf";
+    case LegEventKind::hold: return "hold";
+    case LegEventKind::resume: return "resume";
   }
   return "unknown";
 }

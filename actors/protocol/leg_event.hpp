@@ -25,6 +25,17 @@ enum class LegEventKind : std::uint8_t {
   cancelled,    ///< The caller cancelled before the answer (A), or please CANCEL (to B).
   bye,          ///< The dialog was ended with BYE by the far side (or please send BYE).
   terminated,   ///< The SIP layer released the leg: nothing more will come for it.
+  // Mid-call (an established dialog). `txn` names the in-dialog request a response belongs to.
+  reoffer,      ///< SIP: a re-INVITE or UPDATE (`method`) arrived, `sdp` its offer ("" = none).
+                ///< Bridge: send a re-INVITE/UPDATE with this offer.
+  reanswer,     ///< SIP: the final response to our re-INVITE/UPDATE (`status`, answer in `sdp`),
+                ///< or (`method` "ACK") the ACK carrying the answer to an offer we put in a 200.
+                ///< Bridge: respond to request `txn` (or, `method` "ACK", send ACK with `sdp`).
+  info,         ///< SIP: an INFO arrived (`status` 0) or our INFO got its final response.
+                ///< Bridge: send INFO (`status` 0), or respond to INFO `txn` with `status`.
+  dtmf,         ///< A digit (`digit`, `duration` ms) a leg's peer sent by INFO (published only).
+  hold,         ///< The leg's peer put the call on hold (published only).
+  resume,       ///< The leg's peer took the call off hold (published only).
 };
 
 /// Text name of a kind, for logs and the REST API.
@@ -40,12 +51,19 @@ struct LegEvent {
   std::uint32_t retry_after = 0;  ///< Retry-After seconds to put on a failure, 0 for none.
   std::string local_tag;    ///< From the SIP side: this leg's dialog tag on b2buad's side, if known.
   std::string remote_tag;   ///< From the SIP side: the peer's dialog tag, if known.
+  std::string method;       ///< reoffer/reanswer: "INVITE", "UPDATE" (or "ACK"), else empty.
+  std::uint64_t txn = 0;    ///< reoffer/reanswer/info: the in-dialog request this is about.
+  std::string content_type; ///< info: the body's type (e.g. application/dtmf-relay).
+  std::string body;         ///< info: the body.
+  std::string digit;        ///< dtmf: 0-9, *, #, A-D.
+  std::uint32_t duration = 0;  ///< dtmf: milliseconds (0 when the sender gave none).
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, LegEvent& x) {
   return f(caf::meta::type_name("LegEvent"), x.leg, x.kind, x.status, x.reason, x.sdp, x.warning,
-           x.retry_after, x.local_tag, x.remote_tag);
+           x.retry_after, x.local_tag, x.remote_tag, x.method, x.txn, x.content_type, x.body,
+           x.digit, x.duration);
 }
 
 inline LegEvent make_event(LegId leg, LegEventKind kind, int status = 0, std::string reason = {}) {

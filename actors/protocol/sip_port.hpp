@@ -21,6 +21,11 @@ enum class SipActionKind : std::uint8_t {
   abandon,  ///< give up a B leg at once (failover): CANCEL if it may be ringing, then `terminated`
   redirect, ///< answer the A leg's INVITE with `status` (3xx) and a Contact (`contact`)
   options,  ///< send OPTIONS to `invite.request_uri`; (probe_atom, tag, status) goes to `reply_to`
+  // Mid-call, on an established dialog:
+  reoffer,  ///< send a re-INVITE or UPDATE (`method`) with `sdp` ("" = a re-INVITE without offer)
+  respond_request,  ///< respond to in-dialog request `tag`: status, reason, sdp, warning
+  info,     ///< send INFO with `content_type` and `body`; its response comes back tagged `tag`
+  ack,      ///< ACK the 2xx of our offerless re-INVITE, with the answer `sdp`
 };
 
 struct SipAction {
@@ -35,7 +40,10 @@ struct SipAction {
   OutboundInvite invite;         ///< with kind == invite (options: request_uri only)
   std::string contact;           ///< with kind == redirect
   caf::actor reply_to;           ///< with kind == options
-  std::uint64_t tag = 0;         ///< with kind == options: echoed in the reply
+  std::uint64_t tag = 0;         ///< with kind == options: echoed in the reply; mid-call: the txn
+  std::string method;            ///< with kind == reoffer: "INVITE" or "UPDATE"
+  std::string content_type;      ///< with kind == info
+  std::string body;              ///< with kind == info
 };
 
 /// The actors' view of the SIP layer. Thread-safe: any actor may call it at any time.

@@ -400,7 +400,9 @@ TEST_CASE_FIXTURE(Fixture, "GET /v1/calls/{id} answers the call with its legs") 
   CHECK(j["end_reason"].is_null());
   REQUIRE(j["legs"].size() == 2);
   const json& a = j["legs"][0];
-  CHECK(a.size() == 13);
+  CHECK(a.size() == 15);
+  CHECK(a["on_hold"] == false);
+  CHECK(a["dtmf"] == "");
   CHECK(a["ringing_time"].is_null());
   CHECK(a["local_tag"] == "ours");
   CHECK(a["remote_tag"].is_null());

@@ -1,0 +1,292 @@
+// The bridge's mid-call part: offer/answer across the bridge, hold and resume, INFO and DTMF.
+#include "actors/bridge_midcall.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/dtmf_info.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "rtp/relay_actor.hpp"
+
+namespace b2bua::midcall {
+
+namespace {
+
+const char* name(Party p) { return p == Party::a ? "a" : "b"; }
+rtp::Side side(Party p) { return p == Party::a ? rtp::Side::a : rtp::Side::b; }
+LegInfo& leg_info(BridgeState& st, Party p) { return st.info.legs[p == Party::a ? 0 : 1]; }
+
+void send_to(Self* self, Party p, LegEventKind kind, LegEvent cmd) {
+  auto& st = self->state;
+  cmd.kind = kind;
+  cmd.leg = p == Party::a ? st.a_id : st.b_id;
+  const caf::actor& leg = p == Party::a ? st.a : st.b;
+  if (leg) {
+    self->send(leg, leg_atom::value, std::move(cmd));
+  }
+}
+
+// A final response of b2buad's own to request `txn` of `to`'s peer.
+void refuse(Self* self, Party to, std::uint64_t txn, int status, const char* reason,
+            const char* warning) {
+  LegEvent r;
+  r.status = status;
+  r.reason = reason;
+  r.warning = warning;
+  r.txn = txn;
+  send_to(self, to, LegEventKind::reanswer, std::move(r));
+}
+
+void publish(Self* self) {
+  if (self->state.registry) {
+    self->send(self->state.registry, update_atom::value, self->state.info);
+  }
+}
+
+// A published leg event (hold, resume, dtmf): the call table and the log.
+void note(Self* self, Party p, const LegEvent& ev) {
+  auto& st = self->state;
+  auto& leg = leg_info(st, p);
+  switch (ev.kind) {
+    case LegEventKind::hold:
+    case LegEventKind::resume:
+      leg.on_hold = ev.kind == LegEventKind::hold;
+      if (!st.ending) {
+        const bool held = st.info.legs[0].on_hold || st.info.legs[1].on_hold;
+        st.info.state = held ? "on_hold" : "answered";
+      }
+      spdlog::info("call={} leg={} {}", st.info.id, name(p), to_string(ev.kind));
+      break;
+    case LegEventKind::dtmf:
+      leg.dtmf += ev.digit;
+      if (leg.dtmf.size() > 64) {
+        leg.dtmf.erase(0, leg.dtmf.size() - 64);
+      }
+      spdlog::info("call={} leg={} dtmf digit={} duration={}", st.info.id, name(p), ev.digit,
+                   ev.duration);
+      break;
+    default:
+      return;
+  }
+  publish(self);
+}
+
+// The offer from `by` succeeded: publish hold or resume when its direction changed the call.
+void apply_hold(Self* self, Party by) {
+  auto& st = self->state;
+  auto holds = st.offer_holds;
+  st.offer_holds.reset();
+  if (!holds || leg_info(st, by).on_hold == *holds) {
+    return;
+  }
+  LegId id = by == Party::a ? st.a_id : st.b_id;
+  note(self, by, make_event(id, *holds ? LegEventKind::hold : LegEventKind::resume));
+}
+
+// The 2xx to the open offer: relay its answer (or, offerless, its offer) to the offerer.
+void relay_answer(Self* self, Party from, const OpenOffer& open, const LegEvent& ev) {
+  auto& st = self->state;
+  LegEvent resp;
+  resp.status = ev.status;
+  resp.reason = ev.reason;
+  resp.txn = open.txn;
+  resp.sdp = ev.sdp;
+  std::string error;
+  if (open.offerless) {
+    // The far side's offer is in its 200; the offerer's ACK will bring the answer.
+    st.offer_holds = ev.sdp.empty() ? std::nullopt : sdp_holds(ev.sdp);
+    std::optional<std::string> out = ev.sdp;
+    if (ev.sdp.empty() || (st.media && !(out = st.media->reoffer(side(from), ev.sdp, &error)))) {
+      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: no usable offer in the 200 to a "
+                   "re-INVITE without SDP: {}", st.info.id, name(from), error);
+      st.oa.reset();
+      send_to(self, from, LegEventKind::reanswer, [] { LegEvent a; a.method = "ACK"; return a; }());
+      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+      return;
+    }
+    resp.sdp = std::move(*out);
+    send_to(self, open.from, LegEventKind::reanswer, std::move(resp));
+    return;
+  }
+  if (st.media && !ev.sdp.empty()) {
+    std::vector<rtp::PeerUpdate> peers;
+    auto out = st.media->reanswer(ev.sdp, &peers, &error);
+    if (!out) {
+      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: answer not relayable: {}", st.info.id,
+                   name(from), error);
+      st.media->drop_reoffer();
+      st.offer_holds.reset();
+      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+      return;
+    }
+    resp.sdp = std::move(*out);
+    for (auto& p : peers) {
+      self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
+    }
+    st.media->describe(st.info.legs[0], st.info.legs[1]);
+  }
+  send_to(self, open.from, LegEventKind::reanswer, std::move(resp));
+  apply_hold(self, open.from);
+}
+
+// The offerer's ACK with the answer to the offer relayed in our 200 (re-INVITE without SDP).
+void relay_ack(Self* self, Party from, const LegEvent& ev) {
+  auto& st = self->state;
+  if (!st.oa.on_ack(from)) {
+    return;
+  }
+  LegEvent ack;
+  ack.method = "ACK";
+  ack.sdp = ev.sdp;
+  if (st.media && !ev.sdp.empty()) {
+    std::vector<rtp::PeerUpdate> peers;
+    std::string error;
+    auto out = st.media->reanswer(ev.sdp, &peers, &error);
+    if (out) {
+      ack.sdp = std::move(*out);
+      for (auto& p : peers) {
+        self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
+      }
+      st.media->describe(st.info.legs[0], st.info.legs[1]);
+    } else {
+      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: answer in the ACK not relayable: {}",
+                   st.info.id, name(from), error);
+      st.media->drop_reoffer();
+      ack.sdp.clear();
+    }
+  }
+  send_to(self, other(from), LegEventKind::reanswer, std::move(ack));
+  if (!ev.sdp.empty()) {
+    apply_hold(self, other(from));  // the offer was the far side's
+  }
+}
+
+}  // namespace
+
+void on_reoffer(Self* self, Party from, const LegEvent& ev) {
+  auto& st = self->state;
+  if (!st.answered || st.ending || st.a_done || st.b_done) {
+    spdlog::info("call={} leg={} b2bua.offer.no_call: {} outside an established call refused",
+                 st.info.id, name(from), ev.method);
+    refuse(self, from, ev.txn, 488, "Not Acceptable Here", "b2bua.offer.no_call");
+    return;
+  }
+  if (!st.oa.idle() || !st.a_confirmed) {
+    // Glare (RFC 3261 14.1): an offer is open across the bridge (or the caller's ACK, which
+    // completes the first one, has not arrived). The peer retries after its own random delay.
+    spdlog::debug("call={} leg={} glare: 491 to a {}", st.info.id, name(from), ev.method);
+    refuse(self, from, ev.txn, 491, "Request Pending", "b2bua.offer.glare");
+    return;
+  }
+  std::string offer = ev.sdp;
+  if (st.media && !offer.empty()) {
+    std::string error;
+    auto out = st.media->reoffer(side(from), offer, &error);
+    if (!out) {
+      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: re-offer not relayable: {}", st.info.id,
+                   name(from), error);
+      refuse(self, from, ev.txn, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+      return;
+    }
+    offer = std::move(*out);
+  }
+  st.offer_holds = ev.sdp.empty() ? std::nullopt : sdp_holds(ev.sdp);
+  st.oa.offer(from, ev.txn, ev.method, offer);
+  LegEvent fwd;
+  fwd.method = ev.method;
+  fwd.sdp = std::move(offer);
+  send_to(self, other(from), LegEventKind::reoffer, std::move(fwd));
+}
+
+void on_reanswer(Self* self, Party from, const LegEvent& ev) {
+  auto& st = self->state;
+  if (ev.method == "ACK") {
+    relay_ack(self, from, ev);
+    return;
+  }
+  if (!st.oa.open()) {
+    return;
+  }
+  const OpenOffer open = *st.oa.open();
+  switch (st.oa.on_response(from, ev.status)) {
+    case OfferAnswer::Outcome::relay_answer:
+      relay_answer(self, from, open, ev);
+      return;
+    case OfferAnswer::Outcome::retry:
+      spdlog::info("call={} leg={} 491 to our {}: retry in {} ms", st.info.id, name(from),
+                   open.method, st.oa.retry_delay_ms());
+      self->delayed_send(self, std::chrono::milliseconds(st.oa.retry_delay_ms()),
+                         retry_atom::value, st.oa.retry_generation());
+      return;
+    case OfferAnswer::Outcome::relay_failure: {
+      if (st.media) {
+        st.media->drop_reoffer();
+      }
+      st.offer_holds.reset();
+      LegEvent resp;
+      const bool relayable = ev.status >= 300 && ev.status < 700;
+      resp.status = relayable ? ev.status : 500;
+      resp.reason = relayable ? ev.reason : "Server Internal Error";
+      resp.warning = ev.warning;
+      resp.txn = open.txn;
+      send_to(self, open.from, LegEventKind::reanswer, std::move(resp));
+      return;
+    }
+    case OfferAnswer::Outcome::ignore:
+      return;
+  }
+}
+
+void on_retry(Self* self, std::uint64_t generation) {
+  auto& st = self->state;
+  if (st.ending) {
+    st.oa.reset();
+    return;
+  }
+  if (!st.oa.on_retry_timer(generation) || !st.oa.open()) {
+    return;
+  }
+  const OpenOffer& open = *st.oa.open();
+  LegEvent fwd;
+  fwd.method = open.method;
+  fwd.sdp = open.offer;
+  send_to(self, other(open.from), LegEventKind::reoffer, std::move(fwd));
+}
+
+void on_info(Self* self, Party from, const LegEvent& ev) {
+  auto& st = self->state;
+  if (ev.status != 0) {
+    // The far side's answer to the INFO we relayed: it answers the sender's INFO.
+    LegEvent resp;
+    const bool relayable = ev.status >= 200 && ev.status < 700;
+    resp.status = relayable ? ev.status : 500;
+    resp.reason = relayable ? ev.reason : "Server Internal Error";
+    resp.warning = ev.warning;
+    resp.txn = ev.txn;
+    send_to(self, other(from), LegEventKind::info, std::move(resp));
+    return;
+  }
+  if (!st.answered || st.ending || st.a_done || st.b_done) {
+    LegEvent resp;
+    resp.status = 488;
+    resp.reason = "Not Acceptable Here";
+    resp.warning = "b2bua.info.no_call";
+    resp.txn = ev.txn;
+    send_to(self, from, LegEventKind::info, std::move(resp));
+    return;
+  }
+  if (auto d = parse_dtmf_info(ev.content_type, ev.body)) {
+    LegEvent digit = make_event(from == Party::a ? st.a_id : st.b_id, LegEventKind::dtmf);
+    digit.digit = d->digit;
+    digit.duration = d->duration;
+    note(self, from, digit);
+  }
+  LegEvent fwd;
+  fwd.content_type = ev.content_type;
+  fwd.body = ev.body;
+  fwd.txn = ev.txn;
+  send_to(self, other(from), LegEventKind::info, std::move(fwd));
+}
+
+}  // namespace b2bua::midcall

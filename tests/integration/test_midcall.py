@@ -1,0 +1,116 @@
+"""Mid-call requests through b2buad with SIPp on both sides: hold and resume from either party
+(RFC 6337 directions, o= versions), re-INVITE without SDP, DTMF by SIP INFO both ways, glare.
+Relay mode (the default) and bypass."""
+
+import re
+
+import harness
+
+
+def origin_versions(messages, direction, status=None, method=None, cseq="INVITE"):
+    """The o= session versions of the SDP bodies of the matching traced messages, in order."""
+    out = []
+    for m in messages:
+        if m.direction != direction or m.cseq_method != cseq:
+            continue
+        if status is not None and m.status != status:
+            continue
+        if method is not None and m.method != method:
+            continue
+        found = re.search(r"^o=\S+ \S+ (\d+) ", m.body, re.M)
+        if found:
+            out.append(int(found.group(1)))
+    return out
+
+
+class MidCallTest(harness.B2buaTestCase):
+
+    def start(self, mode="relay"):
+        first, last = harness.even_port_range(4)
+        return harness.start_b2bua_with(
+            self, {"media": {"listen_ip": harness.HOST, "ports": "%d-%d" % (first, last),
+                             "mode": mode}})
+
+    def call(self, srv, uac_scenario, uas_scenario, hold_ms=200, uas_ruser=None):
+        uas = self.uas(srv, uas_scenario, ruser=uas_ruser)
+        uac = self.uac(srv, uac_scenario, callee=uas, hold_ms=hold_ms).run()
+        uas.wait()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+        return uac, uas
+
+    def caller_holds(self, mode):
+        srv = self.start(mode)
+        uac, uas = self.call(srv, "uac_hold_resume", "uas_accept_reinvite")
+        msgs = harness.sipp_messages(uac.result.path("messages"))
+        # The caller's 200s: first answer, hold answer, resume answer, the same resume again.
+        versions = origin_versions(msgs, "received", status=200)
+        self.assertEqual(len(versions), 4, versions)
+        self.assertLess(versions[0], versions[1], "o= version must go up for the hold answer")
+        self.assertLess(versions[1], versions[2], "o= version must go up for the resume answer")
+        self.assertEqual(versions[2], versions[3], "o= version must stay when nothing changed")
+        # What the callee got: the offers, and b2buad's own o= versions behave the same way.
+        cmsgs = harness.sipp_messages(uas.result.path("messages"))
+        offers = origin_versions(cmsgs, "received", method="INVITE")
+        self.assertEqual(len(offers), 4, offers)
+        self.assertTrue(offers[0] < offers[1] < offers[2] == offers[3], offers)
+        return srv, msgs
+
+    def test_caller_holds_and_resumes_relay(self):
+        srv, msgs = self.caller_holds("relay")
+        # Relay mode: every 200 names b2buad's address, never the callee's media port.
+        for m in msgs:
+            if m.direction == "received" and m.status == 200 and m.cseq_method == "INVITE":
+                self.assertIn("c=IN IP4 %s" % harness.HOST, m.body)
+                self.assertNotIn("o=callee", m.body)
+
+    def test_caller_holds_and_resumes_bypass(self):
+        srv, msgs = self.caller_holds("bypass")
+        bodies = [m.body for m in msgs if m.direction == "received" and m.status == 200 and
+                  m.cseq_method == "INVITE"]
+        self.assertTrue(all("o=callee" in b for b in bodies), "bypass passes SDP untouched")
+
+    def test_callee_holds_and_resumes(self):
+        srv = self.start()
+        uac, uas = self.call(srv, "uac_accept_reinvite", "uas_hold_resume", hold_ms=1500)
+        msgs = harness.sipp_messages(uac.result.path("messages"))
+        offers = [m for m in msgs if m.direction == "received" and m.method == "INVITE"]
+        self.assertEqual(len(offers), 2)
+        self.assertIn("a=sendonly", offers[0].body)
+        self.assertIn("c=IN IP4 %s" % harness.HOST, offers[0].body)
+
+    def test_hold_shows_in_the_call_table(self):
+        """While the caller holds, GET /v1/calls shows the call on_hold and the A leg on_hold;
+        the DTMF digit the caller sent is in its leg."""
+        srv = self.start()
+        uas = self.uas(srv, "uas_accept_reinvite", ruser=None)
+        uac = self.uac(srv, "uac_hold_resume", callee=uas, hold_ms=2000).start(wait_bound=False)
+
+        def dtmf_seen():
+            status, body = srv.get("/v1/calls")
+            calls = body.get("calls", []) if isinstance(body, dict) else []
+            return calls[0] if calls and calls[0]["legs"][0].get("dtmf") == "5" else None
+
+        call = harness.wait_until(dtmf_seen, 5.0)
+        self.assertIsNotNone(call, "the DTMF digit never showed in the call table")
+        self.assertEqual(call["state"], "answered", "resumed: no longer on hold")
+        self.assertFalse(call["legs"][0]["on_hold"])
+        uac.wait()
+        uas.wait()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+        self.assertIn("leg=a hold", srv.logs(200))
+        self.assertIn("leg=a resume", srv.logs(200))
+        self.assertIn("leg=a dtmf digit=5 duration=160", srv.logs(200))
+
+    def test_reinvite_without_sdp(self):
+        srv = self.start()
+        uac, uas = self.call(srv, "uac_reinvite_nosdp", "uas_offer_in_200")
+        msgs = harness.sipp_messages(uas.result.path("messages"))
+        acks = [m for m in msgs if m.direction == "received" and m.method == "ACK" and "m=audio" in m.body]
+        self.assertEqual(len(acks), 1, "the callee's ACK must carry the caller's answer")
+        self.assertIn("c=IN IP4 %s" % harness.HOST, acks[0].body)
+
+
+if __name__ == "__main__":
+    harness.main()
