@@ -191,3 +191,85 @@ TEST_CASE_FIXTURE(MediaFixture, "packets keep an answered call alive and show in
   CHECK(a_actions().size() == 1);  // only the 200: no BYE
   CHECK(rec->calls.back().first.legs[0].media_packets == 400);
 }
+
+namespace {
+
+std::uint64_t origin_version(const std::string& sdp) {
+  auto o = sdp.find("o=b2bua ");
+  REQUIRE(o != std::string::npos);
+  std::size_t id_end = sdp.find(' ', o + 8);
+  return std::stoull(sdp.substr(id_end + 1));
+}
+
+void send_midcall(ActorFixture& f, LegId leg, LegEventKind kind, std::uint64_t txn, int status,
+                  std::string sdp) {
+  LegEvent ev = make_event(leg, kind, status, status ? "OK" : "");
+  ev.txn = txn;
+  ev.method = "INVITE";
+  ev.sdp = std::move(sdp);
+  caf::anon_send(f.rec->owners.at(leg), sip_atom::value, std::move(ev));
+  f.sched.run();
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(MediaFixture, "a re-offer moves the relay's peers and bumps o= only when the SDP changed") {
+  start();
+  sip_event(b_leg, LegEventKind::answered, 200, "OK", answer);
+  sip_event(a_leg, LegEventKind::confirmed);
+  const std::uint64_t v_b0 = origin_version(b_actions().at(0).invite.sdp);
+  const std::uint64_t v_a0 = origin_version(a_actions().at(0).sdp);
+  relay->peers.clear();
+
+  // The caller moves its media to a new address and port and holds (RFC 2543 style).
+  std::string moved = offer;
+  moved.replace(moved.find("c=IN IP4 10.0.0.1"), 17, "c=IN IP4 10.0.0.9");
+  moved.replace(moved.find("m=audio 4000"), 12, "m=audio 4100");
+  moved += "a=sendonly\r\n";
+  send_midcall(*this, a_leg, LegEventKind::reoffer, 1, 0, moved);
+  auto to_b = b_actions().back();
+  REQUIRE(to_b.kind == SipActionKind::reoffer);
+  CHECK(contains(to_b.sdp, "c=IN IP4 192.0.2.10"));
+  CHECK(contains(to_b.sdp, "m=audio 30002 "));  // the same B-side port as before
+  CHECK(contains(to_b.sdp, "a=sendonly"));
+  CHECK_FALSE(contains(to_b.sdp, "10.0.0.9"));
+  CHECK(origin_version(to_b.sdp) == v_b0 + 1);
+
+  std::string held_answer = answer + "a=recvonly\r\n";
+  send_midcall(*this, b_leg, LegEventKind::reanswer, 0, 200, held_answer);
+  auto to_a = a_actions().back();
+  REQUIRE(to_a.kind == SipActionKind::respond_request);
+  CHECK(to_a.tag == 1);
+  CHECK(contains(to_a.sdp, "a=recvonly"));
+  CHECK(contains(to_a.sdp, "m=audio 30000 "));
+  CHECK(origin_version(to_a.sdp) == v_a0 + 1);
+  REQUIRE(relay->peers.size() == 2);
+  CHECK(relay->peers[0].side == rtp::Side::a);
+  CHECK(relay->peers[0].addr == "10.0.0.9");
+  CHECK(relay->peers[0].port == 4100);
+  CHECK(relay->peers[1].side == rtp::Side::b);
+  CHECK(rec->calls.back().first.state == "on_hold");
+  CHECK(rec->calls.back().first.legs[0].media_remote == "10.0.0.9:4100");
+
+  // The same offer again (a session refresh): nothing changed, so no version goes up.
+  send_midcall(*this, a_leg, LegEventKind::reoffer, 2, 0, moved);
+  CHECK(origin_version(b_actions().back().sdp) == v_b0 + 1);
+  send_midcall(*this, b_leg, LegEventKind::reanswer, 0, 200, held_answer);
+  CHECK(origin_version(a_actions().back().sdp) == v_a0 + 1);
+}
+
+TEST_CASE_FIXTURE(MediaFixture, "a re-offer with another number of m= lines gets 488 and the call stays") {
+  start();
+  sip_event(b_leg, LegEventKind::answered, 200, "OK", answer);
+  sip_event(a_leg, LegEventKind::confirmed);
+  const auto b_before = b_actions().size();
+  send_midcall(*this, a_leg, LegEventKind::reoffer, 3, 0,
+               offer + "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n");
+  CHECK(b_actions().size() == b_before);
+  auto a = a_actions().back();
+  CHECK(a.kind == SipActionKind::respond_request);
+  CHECK(a.status == 488);
+  CHECK(a.warning == "b2bua.sdp.unparseable");
+  send_midcall(*this, a_leg, LegEventKind::reoffer, 4, 0, offer);  // a good one still goes through
+  CHECK(b_actions().back().kind == SipActionKind::reoffer);
+}
