@@ -111,6 +111,31 @@ class MidCallTest(harness.B2buaTestCase):
         self.assertEqual(len(acks), 1, "the callee's ACK must carry the caller's answer")
         self.assertIn("c=IN IP4 %s" % harness.HOST, acks[0].body)
 
+    def glare(self, uac_scenario, uas_scenario, hold_ms=300):
+        """Both parties offer at once; returns the times b2buad sent its offer to the party that
+        answered 491, first and retried."""
+        srv = self.start()
+        uac, uas = self.call(srv, uac_scenario, uas_scenario, hold_ms=hold_ms)
+        crosser = uas if uas_scenario.endswith("_cross") else uac
+        msgs = harness.sipp_messages(crosser.result.path("messages"))
+        offers = [m.when for m in msgs if m.direction == "received" and m.method == "INVITE" and
+                  "a=sendonly" in m.body]
+        self.assertEqual(len(offers), 2, "the 491ed offer must be sent twice")
+        self.assertIn("491 to our INVITE: retry in", srv.logs(200))
+        return offers[1] - offers[0]
+
+    def test_glare_caller_first_callee_crosses(self):
+        """The callee answers b2buad's re-INVITE 491 after crossing it with its own: b2buad owns
+        the B leg's Call-ID, so it retries after 2.1-4 s; both offers end up answered."""
+        delay = self.glare("uac_glare", "uas_glare_cross")
+        self.assertGreaterEqual(delay, 2.05)
+        self.assertLess(delay, 4.6)
+
+    def test_glare_callee_first_caller_crosses(self):
+        """The same glare on the A leg: the caller owns its Call-ID, b2buad retries within 2 s."""
+        delay = self.glare("uac_glare_cross", "uas_glare")
+        self.assertLess(delay, 2.6)
+
 
 if __name__ == "__main__":
     harness.main()
