@@ -97,12 +97,14 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
         a.kind = SipActionKind::respond;
         a.status = cmd.status > 100 && cmd.status < 200 ? cmd.status : 180;
         a.reason = a.status == cmd.status ? cmd.reason : "Ringing";
+        a.reliable = cmd.reliable;
         return a;
       case LegEventKind::early_media:
         a.kind = SipActionKind::respond;
         a.status = cmd.status > 100 && cmd.status < 200 ? cmd.status : 183;
         a.reason = a.status == cmd.status ? cmd.reason : "Session Progress";
         a.sdp = cmd.sdp;
+        a.reliable = cmd.reliable;
         return a;
       case LegEventKind::answered:
         a.kind = SipActionKind::respond;

@@ -176,6 +176,10 @@ struct LegRec {
   bool reoffer_update = false;    // ... and it is an UPDATE
   bool ack_pending = false;       // our re-INVITE went without SDP: we ACK its 2xx with the answer
   bool answer_in_ack = false;     // we answered an offerless re-INVITE: its ACK brings the answer
+  // 100rel (RFC 3262) towards the caller (A legs).
+  bool caller_100rel = false;     // the caller's INVITE has 100rel in Supported or Require
+  bool caller_requires_100rel = false;
+  std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
 };
 
 struct SipStack::Impl {
@@ -488,6 +492,8 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   leg->id = owner->new_leg_id();
   leg->nh = nh;
   leg->is_a = true;
+  leg->caller_requires_100rel = sip_has_feature(sip->sip_require, "100rel");
+  leg->caller_100rel = leg->caller_requires_100rel || sip_has_feature(sip->sip_supported, "100rel");
   nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(leg.get()));
   c.active_calls.fetch_add(1, std::memory_order_relaxed);
   c.total_calls.fetch_add(1, std::memory_order_relaxed);
@@ -548,6 +554,7 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
     } else {
       ev.sdp = sdp_body(sip);
       ev.kind = ev.sdp.empty() ? LegEventKind::ringing : LegEventKind::early_media;
+      ev.reliable = sip && sip->sip_rseq;  // NUA PRACKs it by itself
     }
   } else if (status < 300) {
     rec->final_received = true;
@@ -746,7 +753,20 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
   if (!rec->is_a || rec->final_sent || a.status < 100 || a.status > 699) {
     return;
   }
-  const bool with_sdp = !a.sdp.empty();
+  // RFC 3262: a reliable 18x from the callee goes on reliably when the caller supports 100rel
+  // (NUA adds RSeq and holds the 200 until the PRACK; it sends a 183 reliably to such a caller
+  // anyway). To other callers it is an ordinary 18x, so an answer in it is repeated in the 200.
+  const bool provisional = a.status > 100 && a.status < 200;
+  const bool ask_reliable = provisional && a.reliable && rec->caller_100rel;
+  const bool reliable = provisional && (rec->caller_requires_100rel || ask_reliable ||
+                                        (rec->caller_100rel && a.status == 183));
+  std::string sdp = a.sdp;
+  if (provisional && !sdp.empty()) {
+    rec->unreliable_early_sdp = reliable ? std::string() : sdp;
+  } else if (a.status >= 200 && a.status < 300 && sdp.empty()) {
+    sdp = rec->unreliable_early_sdp;  // never lose the early answer the caller cannot rely on
+  }
+  const bool with_sdp = !sdp.empty();
   const bool with_warning = !a.warning.empty() && a.status >= 300;
   std::string warn = with_warning ? warning(a.warning) : std::string();
   std::string ra = std::to_string(a.retry_after);
@@ -759,8 +779,9 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
   }
   count_final(rec, a.status);
   nua_respond(rec->nh, a.status, phrase,
+              TAG_IF(ask_reliable && !rec->caller_requires_100rel, SIPTAG_REQUIRE_STR("100rel")),
               TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
+              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(sdp.c_str())),
               TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())),
               TAG_IF(a.retry_after > 0 && a.status >= 300, SIPTAG_RETRY_AFTER_STR(ra.c_str())),
               TAG_END());

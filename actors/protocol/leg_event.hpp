@@ -57,13 +57,16 @@ struct LegEvent {
   std::string body;         ///< info: the body.
   std::string digit;        ///< dtmf: 0-9, *, #, A-D.
   std::uint32_t duration = 0;  ///< dtmf: milliseconds (0 when the sender gave none).
+  /// ringing/early_media from SIP: the 18x was reliable (RSeq, RFC 3262). To an A leg: send it
+  /// reliably if the caller supports 100rel.
+  bool reliable = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, LegEvent& x) {
   return f(caf::meta::type_name("LegEvent"), x.leg, x.kind, x.status, x.reason, x.sdp, x.warning,
            x.retry_after, x.local_tag, x.remote_tag, x.method, x.txn, x.content_type, x.body,
-           x.digit, x.duration);
+           x.digit, x.duration, x.reliable);
 }
 
 inline LegEvent make_event(LegId leg, LegEventKind kind, int status = 0, std::string reason = {}) {

@@ -44,6 +44,7 @@ struct SipAction {
   std::string method;            ///< with kind == reoffer: "INVITE" or "UPDATE"
   std::string content_type;      ///< with kind == info
   std::string body;              ///< with kind == info
+  bool reliable = false;         ///< respond with 18x: reliably (100rel) if the caller supports it
 };
 
 /// The actors' view of the SIP layer. Thread-safe: any actor may call it at any time.

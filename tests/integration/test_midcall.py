@@ -136,6 +136,28 @@ class MidCallTest(harness.B2buaTestCase):
         delay = self.glare("uac_glare_cross", "uas_glare")
         self.assertLess(delay, 2.6)
 
+    def test_100rel_from_the_callee_to_a_caller_with_100rel(self):
+        """The callee's reliable 183 reaches a 100rel caller reliably, with its SDP; b2buad PRACKs
+        the callee once (uas_100rel fails on a second PRACK) and relays the caller's PRACK."""
+        srv = self.start()
+        uac, uas = self.call(srv, "uac_100rel", "uas_100rel")
+        msgs = harness.sipp_messages(uas.result.path("messages"))
+        pracks = [m for m in msgs if m.direction == "received" and m.method == "PRACK"]
+        self.assertEqual(len(pracks), 1)
+
+    def test_100rel_from_the_callee_to_a_caller_without(self):
+        """A caller without 100rel gets an ordinary 183, and the 200 repeats the early answer."""
+        srv = self.start()
+        uac, uas = self.call(srv, "uac_early_no100rel", "uas_100rel")
+        msgs = harness.sipp_messages(uac.result.path("messages"))
+        ok = [m for m in msgs if m.direction == "received" and m.status == 200 and
+              m.cseq_method == "INVITE"]
+        early = [m for m in msgs if m.direction == "received" and m.status == 183]
+        self.assertTrue(ok and early)
+        self.assertEqual(re.search(r"^m=.*$", ok[0].body, re.M).group(0),
+                         re.search(r"^m=.*$", early[0].body, re.M).group(0))
+        self.assertEqual(early[0].header("RSeq"), [])
+
 
 if __name__ == "__main__":
     harness.main()

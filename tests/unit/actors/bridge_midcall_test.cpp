@@ -292,3 +292,18 @@ TEST_CASE_FIXTURE(MidCallFixture, "a hang-up while a 491 retry waits sends no of
   CHECK(count(b_leg) == sent);
   CHECK(last(b_leg).kind == SipActionKind::bye);
 }
+
+TEST_CASE_FIXTURE(MidCallFixture, "a reliable 18x from the callee is relayed as one to be sent reliably, an ordinary one not") {
+  LegEvent rel = make_event(b_leg, LegEventKind::early_media, 183, "Session Progress");
+  rel.sdp = "v=0 early";
+  rel.reliable = true;
+  send(b_leg, rel);
+  auto a = last(a_leg);
+  CHECK(a.status == 183);
+  CHECK(a.reliable);
+  CHECK(a.sdp == "v=0 early");
+  LegEvent plain = make_event(b_leg, LegEventKind::ringing, 180, "Ringing");
+  send(b_leg, plain);
+  CHECK(last(a_leg).status == 180);
+  CHECK_FALSE(last(a_leg).reliable);
+}
