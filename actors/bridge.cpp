@@ -113,6 +113,18 @@ bool failover_status(int status) { return status == 408 || (status >= 500 && sta
 
 void try_next(Self* self);
 
+// Why a BYE from the SIP side ended the call: the peer's own, or b2buad's session timer on that leg
+// (RFC 4028: the session expired, or our refresh failed). The latter carry a Reason to pass on.
+const char* bye_reason(const LegEvent& ev, const char* peer_bye) {
+  if (ev.warning == "b2bua.session.expired") {
+    return "session_expired";
+  }
+  if (ev.warning == "b2bua.session.refresh_failed") {
+    return "session_refresh_failed";
+  }
+  return peer_bye;
+}
+
 void on_a_event(Self* self, const LegEvent& ev) {
   auto& st = self->state;
   switch (ev.kind) {
@@ -133,8 +145,8 @@ void on_a_event(Self* self, const LegEvent& ev) {
     case LegEventKind::bye:
       leg_info(st, true).state = "ended";
       st.a_final = true;  // a BYE before the answer ends the caller's INVITE too (487 by NUA)
-      end_call(self, "caller_bye");
-      to_leg(self, false, LegEventKind::bye);
+      end_call(self, bye_reason(ev, "caller_bye"));
+      to_leg(self, false, LegEventKind::bye, ev.reason.empty() ? nullptr : &ev);
       break;
     case LegEventKind::terminated:
       st.a_done = true;
@@ -296,8 +308,8 @@ void on_b_event(Self* self, const LegEvent& ev) {
       break;
     case LegEventKind::bye:
       b.state = "ended";
-      end_call(self, "callee_bye");
-      to_leg(self, true, LegEventKind::bye);
+      end_call(self, bye_reason(ev, "callee_bye"));
+      to_leg(self, true, LegEventKind::bye, ev.reason.empty() ? nullptr : &ev);
       break;
     case LegEventKind::terminated:
       st.b_done = true;

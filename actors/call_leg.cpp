@@ -126,6 +126,7 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
         if (answered) {
           a.kind = SipActionKind::bye;
           a.why = cmd.reason;
+          a.status = cmd.status;  // the cause of the Reason header (200 when not an error)
           ended = true;
           return a;
         }
@@ -147,6 +148,7 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
     case LegEventKind::bye:
       if (answered) {
         a.kind = SipActionKind::bye;
+        a.status = cmd.status;  // the cause of the Reason header (200 when not an error)
         ended = true;
       } else if (!final && !cancel_sent) {
         a.kind = SipActionKind::cancel;

@@ -398,6 +398,12 @@ Error read_timers(const json& v, const std::string& path, Config& c) {
     if (key == "drain_ms") {
       return read_int(x, p, range(0, 600000), c.drain_ms);
     }
+    if (key == "session_expires_s") {
+      return read_int(x, p, range(0, 86400), c.session_expires_s);
+    }
+    if (key == "min_se_s") {
+      return read_int(x, p, range(2, 86400), c.min_se_s);  // RFC 4028 says >= 90; tests use less
+    }
     if (key == "failover_timeout_ms") {
       return read_int(x, p, range(50, 60000), c.failover_timeout_ms);
     }
@@ -600,7 +606,7 @@ const char* default_config_text() {
   "api": { "listen": "127.0.0.1:8080", "enabled": true },
   "limits": { "max_calls": 10000, "retry_after_s": 5 },
   "timers": { "no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000,
-              "drain_ms": 5000 },
+              "drain_ms": 5000, "session_expires_s": 1800, "min_se_s": 90 },
   "routes": [],
   "log": { "level": "info" },
   "media": { "mode": "relay", "listen_ip": "0.0.0.0", "ports": "20000-29999", "workers": 1,

@@ -52,6 +52,8 @@ struct Config {
   std::uint32_t sip_t1_ms = 500;            ///< SIP T1; INVITE transaction timeout is 64*T1
   std::uint32_t route_timeout_ms = 2000;    ///< a routing decision slower than this: 500 to the caller
   std::uint32_t drain_ms = 5000;            ///< on SIGTERM, how long active calls get to end
+  std::uint32_t session_expires_s = 1800;   ///< RFC 4028 session interval each leg asks for; 0 = off
+  std::uint32_t min_se_s = 90;              ///< Min-SE: shorter Session-Expires get 422
   std::uint32_t failover_timeout_ms = 2000; ///< no response at all from a backend: try the next
   // routes: empty = pass-through (each call to its own Request-URI)
   std::vector<RouteRule> routes;

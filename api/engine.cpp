@@ -145,6 +145,8 @@ std::string Engine::start() {
     sc.auth = std::make_shared<sip::InboundAuth>(cfg_.auth);
   }
   sc.backend_credentials = backend_credentials(cfg_.groups);
+  sc.session_expires_s = cfg_.session_expires_s;
+  sc.min_se_s = cfg_.min_se_s;
   p.sip = std::make_shared<sip::SipStack>(sc);
 
   RouterConfig rc;

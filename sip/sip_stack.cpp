@@ -180,6 +180,7 @@ struct LegRec {
   bool caller_100rel = false;     // the caller's INVITE has 100rel in Supported or Require
   bool caller_requires_100rel = false;
   std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
+  bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
 };
 
 struct SipStack::Impl {
@@ -289,6 +290,7 @@ struct SipStack::Impl {
   void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
   void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_ack(LegRec* rec, const sip_t* sip);
+  void on_refresh_failed(LegRec* rec, int status);
 
   // -- actions --
   void execute(const SipAction& a);
@@ -384,6 +386,17 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
     case nua_r_update:
       if (rec && rec->reoffer_out && rec->reoffer_update && status >= 200) {
         on_reoffer_response(rec, status, phrase, sip);
+      } else if (rec && status >= 300) {
+        on_refresh_failed(rec, status);  // NUA's own session refresh (NUTAG_UPDATE_REFRESH)
+      }
+      return;
+    case nua_r_bye:
+      if (rec && !rec->bye_sent && status >= 200) {
+        // A BYE we did not ask for: NUA's session timer (RFC 4028 10), the peer never refreshed.
+        rec->bye_sent = true;
+        LegEvent ev = make_event(rec->id, LegEventKind::bye, 408, "Session timeout");
+        ev.warning = "b2bua.session.expired";
+        emit(std::move(ev));
       }
       return;
     case nua_i_info:
@@ -533,6 +546,12 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
     }
     return;
   }
+  if (rec->answered && (rec->is_a || rec->final_received)) {
+    if (status >= 300) {
+      on_refresh_failed(rec, status);  // a session refresh re-INVITE NUA sent by itself
+    }
+    return;
+  }
   if (rec->is_a || rec->final_received) {
     return;
   }
@@ -650,12 +669,16 @@ void SipStack::Impl::execute(const SipAction& a) {
   if (!rec) {
     return;  // the leg is gone already; the actor learns it from `terminated`
   }
-  std::string reason_hdr = a.why.empty() ? std::string() : "SIP;cause=200;text=\"" + a.why + "\"";
+  const int cause = a.status >= 300 && a.status < 700 ? a.status : 200;
+  std::string reason_hdr = a.why.empty() ? std::string()
+                                         : "SIP;cause=" + std::to_string(cause) + ";text=\"" +
+                                               a.why + "\"";
   switch (a.kind) {
     case SipActionKind::respond:
       respond(rec, a);
       return;
     case SipActionKind::bye:
+      rec->bye_sent = true;
       nua_bye(rec->nh, TAG_IF(!reason_hdr.empty(), SIPTAG_REASON_STR(reason_hdr.c_str())),
               TAG_END());
       return;
@@ -674,9 +697,11 @@ void SipStack::Impl::execute(const SipAction& a) {
           r.warning = a.warning.empty() ? "b2bua.internal" : a.warning;
           respond(rec, r);
         } else if (rec->answered) {
+          rec->bye_sent = true;
           nua_bye(rec->nh, TAG_END());
         }
       } else if (rec->answered) {
+        rec->bye_sent = true;
         nua_bye(rec->nh, TAG_END());
       } else if (!rec->final_received) {
         nua_cancel(rec->nh, TAG_END());
@@ -934,6 +959,21 @@ void SipStack::Impl::on_ack(LegRec* rec, const sip_t* sip) {
   emit(std::move(ev));
 }
 
+// NUA's own session refresh failed (RFC 4028 10: the session is over). 422 and 491 NUA retries
+// itself. The leg gets a BYE; the bridge ends the other leg with the same Reason.
+void SipStack::Impl::on_refresh_failed(LegRec* rec, int status) {
+  if (status == 422 || status == 491 || rec->bye_sent) {
+    return;
+  }
+  rec->bye_sent = true;
+  const int cause = status > 699 ? 500 : status;
+  std::string reason = "SIP;cause=" + std::to_string(cause) + ";text=\"Session refresh failed\"";
+  nua_bye(rec->nh, SIPTAG_REASON_STR(reason.c_str()), TAG_END());
+  LegEvent ev = make_event(rec->id, LegEventKind::bye, cause, "Session refresh failed");
+  ev.warning = "b2bua.session.refresh_failed";
+  emit(std::move(ev));
+}
+
 void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
   auto it = rec->requests.find(a.tag);
   if (it == rec->requests.end() || a.status < 100 || a.status > 699) {
@@ -1039,6 +1079,10 @@ void SipStack::run(std::promise<std::string>* started) {
                       NUTAG_AUTOALERT(0), NUTAG_USER_AGENT(cfg_.user_agent.c_str()),
                       // Mid-call requests are the bridge's to answer (see "mid-call" below).
                       NUTAG_ALLOW("INFO, UPDATE"), NUTAG_APPL_METHOD("INVITE, UPDATE, INFO"),
+                      // RFC 4028 per leg, by NUA: Session-Expires, Min-SE (422), refresher
+                      // negotiation; refreshes go out as UPDATE without SDP, so no offer crosses.
+                      NUTAG_SESSION_TIMER(cfg_.session_expires_s), NUTAG_MIN_SE(cfg_.min_se_s),
+                      NUTAG_SESSION_REFRESHER(nua_any_refresher), NUTAG_UPDATE_REFRESH(1),
                       NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms), TAG_END());
   if (!im.nua) {
     started->set_value("sip.listen " + cfg_.listen_host + ":" + std::to_string(cfg_.listen_port) +

@@ -41,6 +41,8 @@ struct SipStackConfig {
   /// sofia thread once the stack has started.
   std::shared_ptr<InboundAuth> auth;
   std::vector<BackendCredential> backend_credentials;
+  std::uint32_t session_expires_s = 1800;  ///< RFC 4028 interval asked for on each leg; 0 = off
+  std::uint32_t min_se_s = 90;             ///< Min-SE; shorter Session-Expires get 422
 };
 
 /// Counters kept by the SIP thread, readable from any thread without locks.

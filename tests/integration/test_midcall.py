@@ -23,13 +23,13 @@ def origin_versions(messages, direction, status=None, method=None, cseq="INVITE"
     return out
 
 
-class MidCallTest(harness.B2buaTestCase):
+class _MidCallBase(harness.B2buaTestCase):
 
-    def start(self, mode="relay"):
+    def start(self, mode="relay", **kwargs):
         first, last = harness.even_port_range(4)
         return harness.start_b2bua_with(
             self, {"media": {"listen_ip": harness.HOST, "ports": "%d-%d" % (first, last),
-                             "mode": mode}})
+                             "mode": mode}}, **kwargs)
 
     def call(self, srv, uac_scenario, uas_scenario, hold_ms=200, uas_ruser=None):
         uas = self.uas(srv, uas_scenario, ruser=uas_ruser)
@@ -38,6 +38,9 @@ class MidCallTest(harness.B2buaTestCase):
         self.assertSipp(uac, successful=1)
         self.assertSipp(uas, successful=1)
         return uac, uas
+
+
+class MidCallTest(_MidCallBase):
 
     def caller_holds(self, mode):
         srv = self.start(mode)
@@ -157,6 +160,38 @@ class MidCallTest(harness.B2buaTestCase):
         self.assertEqual(re.search(r"^m=.*$", ok[0].body, re.M).group(0),
                          re.search(r"^m=.*$", early[0].body, re.M).group(0))
         self.assertEqual(early[0].header("RSeq"), [])
+
+
+class SessionTimerTest(_MidCallBase):
+    """RFC 4028 on each leg, by sofia-sip's NUA: 422 below Min-SE, BYE with Reason on expiry."""
+
+    def test_short_session_interval_gets_422(self):
+        srv = self.start()
+        before = srv.stats()
+        uac = self.uac(srv, "uac_expect_422", callee=self.uas(srv, "uas_answer")).run()
+        self.assertSipp(uac, successful=1)
+        after = srv.wait_stats(lambda s: s["active_calls"] == 0)
+        self.assertEqual(after["answered_calls"], before["answered_calls"])
+        for s in self.sipps:
+            if s.name == "uas":
+                s.kill()
+
+    def test_expired_session_ends_both_legs_with_reason(self):
+        """The callee takes the refresher role (3 s) and never refreshes: b2buad BYEs it before
+        the session expires and BYEs the caller with Reason cause=408 "Session timeout"."""
+        srv = self.start(timers={"min_se_s": 2})
+        uas = self.uas(srv, "uas_session_expires", ruser=None)
+        uac = self.uac(srv, "uac_expect_session_bye", callee=uas).run()
+        uas.wait()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+        def record():
+            status, body = srv.get("/v1/cdrs?limit=5")
+            return body["cdrs"] if status == 200 and body.get("cdrs") else None
+
+        records = harness.wait_until(record, 3.0)
+        self.assertTrue(records, "no call record")
+        self.assertIn("session_expired", repr(records[-1]))
 
 
 if __name__ == "__main__":
