@@ -193,6 +193,17 @@ class SessionTimerTest(_MidCallBase):
         self.assertTrue(records, "no call record")
         self.assertIn("session_expired", repr(records[-1]))
 
+    def test_failed_refresh_ends_both_legs_with_reason(self):
+        """b2buad refreshes the B leg (refresher=uac, 2 s) with UPDATE; the callee answers 503:
+        both legs get BYE, the caller's with Reason cause=503 "Session refresh failed" (a 481 or
+        408 ends the B dialog in NUA at once, RFC 3261 12.2.1.2, so no BYE goes there)."""
+        srv = self.start(timers={"min_se_s": 2})
+        uas = self.uas(srv, "uas_refresh_fails", ruser=None)
+        uac = self.uac(srv, "uac_expect_refresh_bye", callee=uas).run()
+        uas.wait()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+
 
 if __name__ == "__main__":
     harness.main()

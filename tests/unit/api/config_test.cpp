@@ -23,7 +23,8 @@ constexpr const char* full_example = R"json({
   "sip":    { "listen": "10.0.0.5:5070", "advertise": "sbc.example.com", "user_agent": "edge/1.0" },
   "api":    { "listen": "0.0.0.0:9090", "enabled": false },
   "limits": { "max_calls": 250, "retry_after_s": 30 },
-  "timers": { "no_answer_ms": 45000, "sip_t1_ms": 250, "route_timeout_ms": 1500, "drain_ms": 9000 },
+  "timers": { "no_answer_ms": 45000, "sip_t1_ms": 250, "route_timeout_ms": 1500, "drain_ms": 9000,
+              "session_expires_s": 600, "min_se_s": 120 },
   "routes": [ { "name": "all", "match": { "from": "*", "to": "*", "ruri": "*", "source": "*" },
                 "action": "route", "targets": ["sip:127.0.0.1:5080"] },
               { "name": "deny", "match": {"to": "666*"}, "action": "reject", "status": 403, "reason": "Forbidden" } ],
@@ -85,6 +86,8 @@ TEST_CASE("the default config text parses to the documented defaults") {
   CHECK(c.sip_t1_ms == d.sip_t1_ms);
   CHECK(c.route_timeout_ms == d.route_timeout_ms);
   CHECK(c.drain_ms == d.drain_ms);
+  CHECK(c.session_expires_s == 1800);
+  CHECK(c.min_se_s == 90);
   CHECK(c.routes.empty());
   CHECK(c.log_level == "info");
   CHECK(c.workers == 0);
@@ -115,6 +118,8 @@ TEST_CASE("the documented full example parses with every value in place") {
   CHECK(c.sip_t1_ms == 250);
   CHECK(c.route_timeout_ms == 1500);
   CHECK(c.drain_ms == 9000);
+  CHECK(c.session_expires_s == 600);
+  CHECK(c.min_se_s == 120);
   CHECK(c.log_level == "debug");
   CHECK(c.workers == 4);
   REQUIRE(c.routes.size() == 2);
@@ -206,6 +211,9 @@ TEST_CASE("every validation rule gives its exact one-line message") {
        "timers.route_timeout_ms: must be an integer 10-60000"},
       {R"({"timers":{"drain_ms":600001}})", "timers.drain_ms: must be an integer 0-600000"},
       {R"({"timers":{"drain_ms":true}})", "timers.drain_ms: must be an integer 0-600000"},
+      {R"({"timers":{"session_expires_s":86401}})",
+       "timers.session_expires_s: must be an integer 0-86400"},
+      {R"({"timers":{"min_se_s":1}})", "timers.min_se_s: must be an integer 2-86400"},
       // actors, log
       {R"({"actors":{"workers":257}})", "actors.workers: must be an integer 0-256"},
       {R"({"actors":{"workers":-1}})", "actors.workers: must be an integer 0-256"},
