@@ -32,8 +32,12 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "sip/inbound_auth.hpp"
+#include "sip/sip_stack_impl.hpp"
 
 namespace b2bua::sip {
+
+using detail::sdp_body;
+using detail::str;
 
 namespace {
 
@@ -42,7 +46,6 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
 // sofia-sip writes its own diagnostics to stderr; route them into our log at debug level so that
 // b2buad's stderr stays one line per event (and one line on a failed start).
@@ -69,17 +72,6 @@ std::string url_text(su_home_t* home, const url_t* url) {
   return out;
 }
 
-// The SDP body of a message, or "" when it has none.
-std::string sdp_body(const sip_t* sip) {
-  if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data || sip->sip_payload->pl_len == 0) {
-    return {};
-  }
-  if (sip->sip_content_type && sip->sip_content_type->c_type &&
-      strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
-    return {};
-  }
-  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-}
 
 // Headers the B2BUA builds itself on each leg (or that belong to one hop): never copied.
 bool own_header(std::string_view name) {
@@ -149,157 +141,6 @@ std::string header_block(const std::vector<HeaderField>& headers) {
 
 }  // namespace
 
-// -- the part that lives in the sofia thread --------------------------------------------------------
-
-struct LegRec {
-  LegId id = 0;
-  nua_handle_t* nh = nullptr;
-  bool is_a = false;
-  bool final_sent = false;      // A: a final response went out (or NUA sent 487 on CANCEL)
-  bool answered = false;        // A: 2xx sent; B: 2xx received
-  bool final_received = false;  // B: a final response arrived
-  bool cancelled = false;       // A: the caller cancelled
-  bool heard = false;           // B: a provisional response came from the target
-  std::string call_id;          // B: our Call-ID (for loop detection)
-  std::string target;           // B: the Request-URI (whose credentials answer a challenge)
-  bool auth_tried = false;      // B: credentials were sent once; another challenge fails the leg
-  caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
-  std::uint64_t probe_tag = 0;
-  // Mid-call bookkeeping.
-  struct InDialog {
-    msg_t* msg = nullptr;           // the request (a reference of ours), for NUTAG_WITH
-    bool offerless_invite = false;  // a re-INVITE without SDP: our 200 carries the offer
-  };
-  std::unordered_map<std::uint64_t, InDialog> requests;  // awaiting our response, by txn
-  std::deque<std::uint64_t> infos_out;  // txn tags of the INFOs we sent, oldest first
-  bool reoffer_out = false;       // our re-INVITE/UPDATE awaits its final response
-  bool reoffer_update = false;    // ... and it is an UPDATE
-  bool ack_pending = false;       // our re-INVITE went without SDP: we ACK its 2xx with the answer
-  bool answer_in_ack = false;     // we answered an offerless re-INVITE: its ACK brings the answer
-  // 100rel (RFC 3262) towards the caller (A legs).
-  bool caller_100rel = false;     // the caller's INVITE has 100rel in Supported or Require
-  bool caller_requires_100rel = false;
-  std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
-  bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
-};
-
-struct SipStack::Impl {
-  SipStack* owner = nullptr;
-  su_home_t home[1] = {SU_HOME_INIT(home)};
-  su_root_t* root = nullptr;
-  nua_t* nua = nullptr;
-  su_task_r task = {};
-  caf::actor transport;
-  std::unordered_map<LegId, std::unique_ptr<LegRec>> legs;
-  std::unordered_set<std::string> our_call_ids;
-  std::string warning_host;
-  std::string from_host;
-  std::vector<BackendCredential> credentials;
-  bool shut_down = false;
-  bool options_by_app = false;  // NUTAG_APPL_METHOD("OPTIONS"): auth.methods has OPTIONS
-  std::uint64_t next_txn = 0;  // in-dialog request ids, unique for the process
-
-  // -- helpers --
-  void emit(LegEvent ev) { caf::anon_send(transport, leg_atom::value, std::move(ev)); }
-
-  std::string warning(const std::string& id) const {
-    return "399 " + warning_host + " \"" + id + "\"";
-  }
-
-  void count_final(LegRec* rec, int status) {
-    if (!rec || !rec->is_a || rec->final_sent || status < 200) {
-      return;
-    }
-    rec->final_sent = true;
-    auto& c = owner->counters_;
-    if (status < 700) {
-      c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
-    }
-    if (status < 300) {
-      rec->answered = true;
-      c.answered_calls.fetch_add(1, std::memory_order_relaxed);
-    } else if (rec->cancelled) {
-      c.cancelled_calls.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      c.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-
-  // A response to an INVITE that never became a call (no leg id, no actor).
-  void reject_early(nua_handle_t* nh, int status, const char* phrase, const std::string& id,
-                    bool retry_after) {
-    auto& c = owner->counters_;
-    c.total_calls.fetch_add(1, std::memory_order_relaxed);
-    c.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
-    std::string ra = std::to_string(owner->cfg_.retry_after_s);
-    nua_respond(nh, status, phrase, SIPTAG_WARNING_STR(warning(id).c_str()),
-                TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())), TAG_END());
-  }
-
-  // A request that failed authentication (or is being challenged): never became a call.
-  void reject_auth(nua_handle_t* nh, const AuthOutcome& out, bool invite = true) {
-    if (invite) {
-      owner->counters_.final_responses[static_cast<std::size_t>(out.status)].fetch_add(
-          1, std::memory_order_relaxed);
-    }
-    std::string extra;
-    for (const auto& ch : out.challenges) {
-      extra += (extra.empty() ? "" : "\r\n") + std::string(owner->cfg_.auth->challenge_header()) +
-               ": " + ch;
-    }
-    // Called inside NUA's callback: WITH_THIS names the request (needed for non-INVITEs).
-    nua_respond(nh, out.status, out.phrase, NUTAG_WITH_THIS(nua),
-                SIPTAG_WARNING_STR(warning(out.warning).c_str()),
-                TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
-  }
-
-  LegRec* find(LegId id) {
-    auto i = legs.find(id);
-    return i == legs.end() ? nullptr : i->second.get();
-  }
-
-  void release_handle(LegRec* rec) {
-    LegId id = rec->id;
-    nua_handle_t* nh = rec->nh;
-    if (rec->is_a) {
-      owner->counters_.active_calls.fetch_sub(1, std::memory_order_relaxed);
-    } else if (!rec->call_id.empty()) {
-      our_call_ids.erase(rec->call_id);
-    }
-    for (auto& [txn, r] : rec->requests) {
-      msg_destroy(r.msg);
-    }
-    legs.erase(id);
-    if (nh) {
-      nua_handle_bind(nh, nullptr);
-      nua_handle_destroy(nh);
-    }
-    emit(make_event(id, LegEventKind::terminated));
-  }
-
-  // -- NUA events --
-  void on_event(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
-                LegRec* rec, const sip_t* sip, tagi_t tags[]);
-  void on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
-  void on_invite_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
-  void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
-  bool authenticate(LegRec* rec, const sip_t* sip);
-  void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
-  void on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip, const char* method);
-  void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
-  void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
-  void on_ack(LegRec* rec, const sip_t* sip);
-  void on_refresh_failed(LegRec* rec, int status);
-
-  // -- actions --
-  void execute(const SipAction& a);
-  void send_invite(const SipAction& a);
-  void send_options(const SipAction& a);
-  void respond(LegRec* rec, const SipAction& a);
-  void respond_request(LegRec* rec, const SipAction& a);
-  void send_reoffer(LegRec* rec, const SipAction& a);
-};
 
 namespace {
 
@@ -857,173 +698,6 @@ void SipStack::Impl::send_invite(const SipAction& a) {
   legs.emplace(a.leg, std::move(leg));
 }
 
-// -- mid-call: re-INVITE, UPDATE, INFO inside an established dialog -----------------------------------
-// Each in-dialog request the bridge answers is kept (a reference to its message, for NUTAG_WITH)
-// under a txn id until its final response; our own re-INVITE/UPDATE and INFOs report their final
-// responses as LegEvents. Kept in this file (not split out) while the digest-auth work also changes
-// it; LegRec and Impl would otherwise have to move to a header.
-
-void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip,
-                                        const char* method) {
-  const bool has_body = sip && sip->sip_payload && sip->sip_payload->pl_len > 0;
-  std::string sdp = sdp_body(sip);
-  if (has_body && sdp.empty()) {
-    nua_respond(nh, 415, "Unsupported Media Type", NUTAG_WITH_THIS(nua),
-                SIPTAG_ACCEPT_STR("application/sdp"),
-                SIPTAG_WARNING_STR(warning("b2bua.offer.unsupported_body").c_str()), TAG_END());
-    return;
-  }
-  if (sdp.empty() && std::strcmp(method, "UPDATE") == 0) {
-    // An UPDATE without an offer only refreshes the dialog (or its session timer): ours to answer.
-    nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
-    return;
-  }
-  msg_t* msg = nua_current_request(nua);
-  if (!msg) {
-    nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
-                SIPTAG_WARNING_STR(warning("b2bua.internal").c_str()), TAG_END());
-    return;
-  }
-  const std::uint64_t txn = ++next_txn;
-  LegRec::InDialog req;
-  req.msg = msg_ref_create(msg);
-  req.offerless_invite = sdp.empty();
-  rec->requests.emplace(txn, req);
-  LegEvent ev = make_event(rec->id, LegEventKind::reoffer);
-  ev.method = method;
-  ev.txn = txn;
-  ev.sdp = std::move(sdp);
-  emit(std::move(ev));
-}
-
-void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* phrase,
-                                         const sip_t* sip) {
-  rec->reoffer_out = false;
-  if (status >= 300) {
-    rec->ack_pending = false;  // NTA ACKs a non-2xx itself
-  }
-  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, status > 699 ? 500 : status,
-                           status > 699 ? "Server Internal Error" : str(phrase));
-  ev.method = rec->reoffer_update ? "UPDATE" : "INVITE";
-  ev.sdp = sdp_body(sip);
-  if (!sip && status >= 300 && status != 491) {
-    ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
-  }
-  emit(std::move(ev));
-}
-
-void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
-  if (!rec || !nh) {
-    // INFO outside any call of ours (NUA lets out-of-dialog INFO through).
-    if (nh) {
-      nua_respond(nh, 481, "Call/Transaction Does Not Exist", NUTAG_WITH_THIS(nua),
-                  SIPTAG_WARNING_STR(warning("b2bua.info.no_call").c_str()), TAG_END());
-      nua_handle_destroy(nh);
-    }
-    return;
-  }
-  msg_t* msg = nua_current_request(nua);
-  if (!msg) {
-    return;
-  }
-  const std::uint64_t txn = ++next_txn;
-  LegRec::InDialog req;
-  req.msg = msg_ref_create(msg);
-  rec->requests.emplace(txn, req);
-  LegEvent ev = make_event(rec->id, LegEventKind::info);
-  ev.txn = txn;
-  if (sip && sip->sip_content_type && sip->sip_content_type->c_type) {
-    ev.content_type = sip->sip_content_type->c_type;
-  }
-  if (sip && sip->sip_payload && sip->sip_payload->pl_data) {
-    ev.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-  }
-  emit(std::move(ev));
-}
-
-void SipStack::Impl::on_ack(LegRec* rec, const sip_t* sip) {
-  if (rec->answer_in_ack) {
-    // The ACK to our 200 that carried an offer (re-INVITE without SDP): it brings the answer.
-    rec->answer_in_ack = false;
-    LegEvent ev = make_event(rec->id, LegEventKind::reanswer);
-    ev.method = "ACK";
-    ev.sdp = sdp_body(sip);
-    emit(std::move(ev));
-    return;
-  }
-  LegEvent ev = make_event(rec->id, LegEventKind::confirmed);
-  if (sip && sip->sip_from && sip->sip_to) {  // the ACK's To carries our tag
-    ev.local_tag = str(sip->sip_to->a_tag);
-    ev.remote_tag = str(sip->sip_from->a_tag);
-  }
-  emit(std::move(ev));
-}
-
-// NUA's own session refresh failed (RFC 4028 10: the session is over). 422 and 491 NUA retries
-// itself. The leg gets a BYE; the bridge ends the other leg with the same Reason.
-void SipStack::Impl::on_refresh_failed(LegRec* rec, int status) {
-  if (status == 422 || status == 491 || rec->bye_sent) {
-    return;
-  }
-  rec->bye_sent = true;
-  const int cause = status > 699 ? 500 : status;
-  std::string reason = "SIP;cause=" + std::to_string(cause) + ";text=\"Session refresh failed\"";
-  nua_bye(rec->nh, SIPTAG_REASON_STR(reason.c_str()), TAG_END());
-  LegEvent ev = make_event(rec->id, LegEventKind::bye, cause, "Session refresh failed");
-  ev.warning = "b2bua.session.refresh_failed";
-  emit(std::move(ev));
-}
-
-void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
-  auto it = rec->requests.find(a.tag);
-  if (it == rec->requests.end() || a.status < 100 || a.status > 699) {
-    return;
-  }
-  const bool with_sdp = !a.sdp.empty();
-  const bool with_warning = !a.warning.empty() && a.status >= 300;
-  std::string warn = with_warning ? warning(a.warning) : std::string();
-  const char* phrase = a.reason.empty() ? sip_status_phrase(a.status)
-                                        : su_strdup(nua_handle_home(rec->nh), a.reason.c_str());
-  if (!phrase) {
-    phrase = "Unknown";
-  }
-  nua_respond(rec->nh, a.status, phrase, NUTAG_WITH(it->second.msg),
-              TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
-              TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())), TAG_END());
-  if (a.status >= 200) {
-    if (a.status < 300 && it->second.offerless_invite && with_sdp) {
-      rec->answer_in_ack = true;
-    }
-    msg_destroy(it->second.msg);
-    rec->requests.erase(it);
-  }
-}
-
-void SipStack::Impl::send_reoffer(LegRec* rec, const SipAction& a) {
-  if (rec->reoffer_out) {
-    // One offer at a time per dialog; the bridge never asks for two. Say so rather than hang.
-    LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
-    ev.method = a.method;
-    ev.warning = "b2bua.offer.overlap";
-    emit(std::move(ev));
-    return;
-  }
-  rec->reoffer_out = true;
-  rec->reoffer_update = a.method == "UPDATE";
-  const bool with_sdp = !a.sdp.empty();
-  if (rec->reoffer_update) {
-    nua_update(rec->nh, TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-               TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
-    return;
-  }
-  // Without an offer the 2xx brings one, and our ACK must carry the answer: no automatic ACK.
-  rec->ack_pending = !with_sdp;
-  nua_invite(rec->nh, NUTAG_AUTOACK(with_sdp ? 1 : 0),
-             TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-             TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
-}
-
 // -- SipStack ----------------------------------------------------------------------------------------
 
 SipStack::SipStack(SipStackConfig cfg) : cfg_(std::move(cfg)) {}
@@ -1077,7 +751,7 @@ void SipStack::run(std::promise<std::string>* started) {
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                       TAG_IF(im.options_by_app, NUTAG_APPL_METHOD("OPTIONS")),
                       NUTAG_AUTOALERT(0), NUTAG_USER_AGENT(cfg_.user_agent.c_str()),
-                      // Mid-call requests are the bridge's to answer (see "mid-call" below).
+                      // Mid-call requests are the bridge's to answer (sip_midcall.cpp).
                       NUTAG_ALLOW("INFO, UPDATE"), NUTAG_APPL_METHOD("INVITE, UPDATE, INFO"),
                       // RFC 4028 per leg, by NUA: Session-Expires, Min-SE (422), refresher
                       // negotiation; refreshes go out as UPDATE without SDP, so no offer crosses.

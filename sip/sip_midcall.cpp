@@ -1,0 +1,186 @@
+// SipStack in the sofia thread, mid-call: re-INVITE, UPDATE and INFO inside an established dialog,
+// and the end of a session whose timer (RFC 4028) expired or whose refresh failed.
+#include <cstring>
+#include <string>
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+
+#include "sip/sip_stack_impl.hpp"
+
+namespace b2bua::sip {
+
+using detail::sdp_body;
+using detail::str;
+
+// -- mid-call: re-INVITE, UPDATE, INFO inside an established dialog -----------------------------------
+// Each in-dialog request the bridge answers is kept (a reference to its message, for NUTAG_WITH)
+// under a txn id until its final response; our own re-INVITE/UPDATE and INFOs report their final
+// responses as LegEvents.
+
+void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip,
+                                        const char* method) {
+  const bool has_body = sip && sip->sip_payload && sip->sip_payload->pl_len > 0;
+  std::string sdp = sdp_body(sip);
+  if (has_body && sdp.empty()) {
+    nua_respond(nh, 415, "Unsupported Media Type", NUTAG_WITH_THIS(nua),
+                SIPTAG_ACCEPT_STR("application/sdp"),
+                SIPTAG_WARNING_STR(warning("b2bua.offer.unsupported_body").c_str()), TAG_END());
+    return;
+  }
+  if (sdp.empty() && std::strcmp(method, "UPDATE") == 0) {
+    // An UPDATE without an offer only refreshes the dialog (or its session timer): ours to answer.
+    nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+    return;
+  }
+  msg_t* msg = nua_current_request(nua);
+  if (!msg) {
+    nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
+                SIPTAG_WARNING_STR(warning("b2bua.internal").c_str()), TAG_END());
+    return;
+  }
+  const std::uint64_t txn = ++next_txn;
+  LegRec::InDialog req;
+  req.msg = msg_ref_create(msg);
+  req.offerless_invite = sdp.empty();
+  rec->requests.emplace(txn, req);
+  LegEvent ev = make_event(rec->id, LegEventKind::reoffer);
+  ev.method = method;
+  ev.txn = txn;
+  ev.sdp = std::move(sdp);
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* phrase,
+                                         const sip_t* sip) {
+  rec->reoffer_out = false;
+  if (status >= 300) {
+    rec->ack_pending = false;  // NTA ACKs a non-2xx itself
+  }
+  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, status > 699 ? 500 : status,
+                           status > 699 ? "Server Internal Error" : str(phrase));
+  ev.method = rec->reoffer_update ? "UPDATE" : "INVITE";
+  ev.sdp = sdp_body(sip);
+  if (!sip && status >= 300 && status != 491) {
+    ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
+  }
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
+  if (!rec || !nh) {
+    // INFO outside any call of ours (NUA lets out-of-dialog INFO through).
+    if (nh) {
+      nua_respond(nh, 481, "Call/Transaction Does Not Exist", NUTAG_WITH_THIS(nua),
+                  SIPTAG_WARNING_STR(warning("b2bua.info.no_call").c_str()), TAG_END());
+      nua_handle_destroy(nh);
+    }
+    return;
+  }
+  msg_t* msg = nua_current_request(nua);
+  if (!msg) {
+    return;
+  }
+  const std::uint64_t txn = ++next_txn;
+  LegRec::InDialog req;
+  req.msg = msg_ref_create(msg);
+  rec->requests.emplace(txn, req);
+  LegEvent ev = make_event(rec->id, LegEventKind::info);
+  ev.txn = txn;
+  if (sip && sip->sip_content_type && sip->sip_content_type->c_type) {
+    ev.content_type = sip->sip_content_type->c_type;
+  }
+  if (sip && sip->sip_payload && sip->sip_payload->pl_data) {
+    ev.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  }
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::on_ack(LegRec* rec, const sip_t* sip) {
+  if (rec->answer_in_ack) {
+    // The ACK to our 200 that carried an offer (re-INVITE without SDP): it brings the answer.
+    rec->answer_in_ack = false;
+    LegEvent ev = make_event(rec->id, LegEventKind::reanswer);
+    ev.method = "ACK";
+    ev.sdp = sdp_body(sip);
+    emit(std::move(ev));
+    return;
+  }
+  LegEvent ev = make_event(rec->id, LegEventKind::confirmed);
+  if (sip && sip->sip_from && sip->sip_to) {  // the ACK's To carries our tag
+    ev.local_tag = str(sip->sip_to->a_tag);
+    ev.remote_tag = str(sip->sip_from->a_tag);
+  }
+  emit(std::move(ev));
+}
+
+// NUA's own session refresh failed (RFC 4028 10: the session is over). 422 and 491 NUA retries
+// itself. The leg gets a BYE; the bridge ends the other leg with the same Reason.
+void SipStack::Impl::on_refresh_failed(LegRec* rec, int status) {
+  if (status == 422 || status == 491 || rec->bye_sent) {
+    return;
+  }
+  rec->bye_sent = true;
+  const int cause = status > 699 ? 500 : status;
+  std::string reason = "SIP;cause=" + std::to_string(cause) + ";text=\"Session refresh failed\"";
+  nua_bye(rec->nh, SIPTAG_REASON_STR(reason.c_str()), TAG_END());
+  LegEvent ev = make_event(rec->id, LegEventKind::bye, cause, "Session refresh failed");
+  ev.warning = "b2bua.session.refresh_failed";
+  emit(std::move(ev));
+}
+
+void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
+  auto it = rec->requests.find(a.tag);
+  if (it == rec->requests.end() || a.status < 100 || a.status > 699) {
+    return;
+  }
+  const bool with_sdp = !a.sdp.empty();
+  const bool with_warning = !a.warning.empty() && a.status >= 300;
+  std::string warn = with_warning ? warning(a.warning) : std::string();
+  const char* phrase = a.reason.empty() ? sip_status_phrase(a.status)
+                                        : su_strdup(nua_handle_home(rec->nh), a.reason.c_str());
+  if (!phrase) {
+    phrase = "Unknown";
+  }
+  nua_respond(rec->nh, a.status, phrase, NUTAG_WITH(it->second.msg),
+              TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
+              TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())), TAG_END());
+  if (a.status >= 200) {
+    if (a.status < 300 && it->second.offerless_invite && with_sdp) {
+      rec->answer_in_ack = true;
+    }
+    msg_destroy(it->second.msg);
+    rec->requests.erase(it);
+  }
+}
+
+void SipStack::Impl::send_reoffer(LegRec* rec, const SipAction& a) {
+  if (rec->reoffer_out) {
+    // One offer at a time per dialog; the bridge never asks for two. Say so rather than hang.
+    LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
+    ev.method = a.method;
+    ev.warning = "b2bua.offer.overlap";
+    emit(std::move(ev));
+    return;
+  }
+  rec->reoffer_out = true;
+  rec->reoffer_update = a.method == "UPDATE";
+  const bool with_sdp = !a.sdp.empty();
+  if (rec->reoffer_update) {
+    nua_update(rec->nh, TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+               TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
+    return;
+  }
+  // Without an offer the 2xx brings one, and our ACK must carry the answer: no automatic ACK.
+  rec->ack_pending = !with_sdp;
+  nua_invite(rec->nh, NUTAG_AUTOACK(with_sdp ? 1 : 0),
+             TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+             TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
+}
+
+}  // namespace b2bua::sip

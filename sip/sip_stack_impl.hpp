@@ -1,0 +1,200 @@
+// The sofia-thread side of SipStack, shared by its translation units (sip_stack.cpp: calls,
+// options, the thread; sip_midcall.cpp: re-INVITE, UPDATE, INFO). Only the b2b-sofia thread
+// touches these objects. Not part of the SIP layer's interface: include sip_stack.hpp instead.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <strings.h>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/send.hpp>
+
+#include <sofia-sip/msg.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/su_wait.h>
+
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/leg_event.hpp"
+#include "sip/inbound_auth.hpp"
+#include "sip/sip_stack.hpp"
+
+namespace b2bua::sip {
+
+namespace detail {
+
+inline std::string str(const char* s) { return s ? std::string(s) : std::string(); }
+
+// The SDP body of a message, or "" when it has none.
+inline std::string sdp_body(const sip_t* sip) {
+  if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data || sip->sip_payload->pl_len == 0) {
+    return {};
+  }
+  if (sip->sip_content_type && sip->sip_content_type->c_type &&
+      strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+    return {};
+  }
+  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+}
+
+}  // namespace detail
+
+// -- the part that lives in the sofia thread --------------------------------------------------------
+
+struct LegRec {
+  LegId id = 0;
+  nua_handle_t* nh = nullptr;
+  bool is_a = false;
+  bool final_sent = false;      // A: a final response went out (or NUA sent 487 on CANCEL)
+  bool answered = false;        // A: 2xx sent; B: 2xx received
+  bool final_received = false;  // B: a final response arrived
+  bool cancelled = false;       // A: the caller cancelled
+  bool heard = false;           // B: a provisional response came from the target
+  std::string call_id;          // B: our Call-ID (for loop detection)
+  std::string target;           // B: the Request-URI (whose credentials answer a challenge)
+  bool auth_tried = false;      // B: credentials were sent once; another challenge fails the leg
+  caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
+  std::uint64_t probe_tag = 0;
+  // Mid-call bookkeeping.
+  struct InDialog {
+    msg_t* msg = nullptr;           // the request (a reference of ours), for NUTAG_WITH
+    bool offerless_invite = false;  // a re-INVITE without SDP: our 200 carries the offer
+  };
+  std::unordered_map<std::uint64_t, InDialog> requests;  // awaiting our response, by txn
+  std::deque<std::uint64_t> infos_out;  // txn tags of the INFOs we sent, oldest first
+  bool reoffer_out = false;       // our re-INVITE/UPDATE awaits its final response
+  bool reoffer_update = false;    // ... and it is an UPDATE
+  bool ack_pending = false;       // our re-INVITE went without SDP: we ACK its 2xx with the answer
+  bool answer_in_ack = false;     // we answered an offerless re-INVITE: its ACK brings the answer
+  // 100rel (RFC 3262) towards the caller (A legs).
+  bool caller_100rel = false;     // the caller's INVITE has 100rel in Supported or Require
+  bool caller_requires_100rel = false;
+  std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
+  bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
+};
+
+struct SipStack::Impl {
+  SipStack* owner = nullptr;
+  su_home_t home[1] = {SU_HOME_INIT(home)};
+  su_root_t* root = nullptr;
+  nua_t* nua = nullptr;
+  su_task_r task = {};
+  caf::actor transport;
+  std::unordered_map<LegId, std::unique_ptr<LegRec>> legs;
+  std::unordered_set<std::string> our_call_ids;
+  std::string warning_host;
+  std::string from_host;
+  std::vector<BackendCredential> credentials;
+  bool shut_down = false;
+  bool options_by_app = false;  // NUTAG_APPL_METHOD("OPTIONS"): auth.methods has OPTIONS
+  std::uint64_t next_txn = 0;  // in-dialog request ids, unique for the process
+
+  // -- helpers --
+  void emit(LegEvent ev) { caf::anon_send(transport, leg_atom::value, std::move(ev)); }
+
+  std::string warning(const std::string& id) const {
+    return "399 " + warning_host + " \"" + id + "\"";
+  }
+
+  void count_final(LegRec* rec, int status) {
+    if (!rec || !rec->is_a || rec->final_sent || status < 200) {
+      return;
+    }
+    rec->final_sent = true;
+    auto& c = owner->counters_;
+    if (status < 700) {
+      c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
+    }
+    if (status < 300) {
+      rec->answered = true;
+      c.answered_calls.fetch_add(1, std::memory_order_relaxed);
+    } else if (rec->cancelled) {
+      c.cancelled_calls.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      c.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // A response to an INVITE that never became a call (no leg id, no actor).
+  void reject_early(nua_handle_t* nh, int status, const char* phrase, const std::string& id,
+                    bool retry_after) {
+    auto& c = owner->counters_;
+    c.total_calls.fetch_add(1, std::memory_order_relaxed);
+    c.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
+    std::string ra = std::to_string(owner->cfg_.retry_after_s);
+    nua_respond(nh, status, phrase, SIPTAG_WARNING_STR(warning(id).c_str()),
+                TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())), TAG_END());
+  }
+
+  // A request that failed authentication (or is being challenged): never became a call.
+  void reject_auth(nua_handle_t* nh, const AuthOutcome& out, bool invite = true) {
+    if (invite) {
+      owner->counters_.final_responses[static_cast<std::size_t>(out.status)].fetch_add(
+          1, std::memory_order_relaxed);
+    }
+    std::string extra;
+    for (const auto& ch : out.challenges) {
+      extra += (extra.empty() ? "" : "\r\n") + std::string(owner->cfg_.auth->challenge_header()) +
+               ": " + ch;
+    }
+    // Called inside NUA's callback: WITH_THIS names the request (needed for non-INVITEs).
+    nua_respond(nh, out.status, out.phrase, NUTAG_WITH_THIS(nua),
+                SIPTAG_WARNING_STR(warning(out.warning).c_str()),
+                TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
+  }
+
+  LegRec* find(LegId id) {
+    auto i = legs.find(id);
+    return i == legs.end() ? nullptr : i->second.get();
+  }
+
+  void release_handle(LegRec* rec) {
+    LegId id = rec->id;
+    nua_handle_t* nh = rec->nh;
+    if (rec->is_a) {
+      owner->counters_.active_calls.fetch_sub(1, std::memory_order_relaxed);
+    } else if (!rec->call_id.empty()) {
+      our_call_ids.erase(rec->call_id);
+    }
+    for (auto& [txn, r] : rec->requests) {
+      msg_destroy(r.msg);
+    }
+    legs.erase(id);
+    if (nh) {
+      nua_handle_bind(nh, nullptr);
+      nua_handle_destroy(nh);
+    }
+    emit(make_event(id, LegEventKind::terminated));
+  }
+
+  // -- NUA events --
+  void on_event(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
+                LegRec* rec, const sip_t* sip, tagi_t tags[]);
+  void on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_invite_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
+  void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
+  bool authenticate(LegRec* rec, const sip_t* sip);
+  void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip, const char* method);
+  void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
+  void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_ack(LegRec* rec, const sip_t* sip);
+  void on_refresh_failed(LegRec* rec, int status);
+
+  // -- actions --
+  void execute(const SipAction& a);
+  void send_invite(const SipAction& a);
+  void send_options(const SipAction& a);
+  void respond(LegRec* rec, const SipAction& a);
+  void respond_request(LegRec* rec, const SipAction& a);
+  void send_reoffer(LegRec* rec, const SipAction& a);
+};
+
+}  // namespace b2bua::sip
