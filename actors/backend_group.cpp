@@ -141,8 +141,7 @@ void BackendDirectory::set_groups(const std::vector<GroupSpec>& specs, bool keep
           caf::anon_send(i->second.breaker, disable_atom::value, true);
         }
       }
-      // max_calls follows the config on reload (a plain field read racily is only a limit).
-      i->second.status->max_calls = t.max_calls;
+      i->second.status->max_calls = t.max_calls;  // follows the config on reload
       named[t.uri] = true;
       g->members.push_back(i->second);
       g->weights.push_back(t.weight);

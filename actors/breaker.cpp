@@ -31,9 +31,10 @@ bool probe_alive(const std::vector<int>& alive, int status) {
 }
 
 bool BackendStatus::try_acquire() {
+  const std::uint32_t limit = max_calls.load(std::memory_order_relaxed);
   std::uint32_t n = active_calls.load(std::memory_order_relaxed);
   do {
-    if (max_calls > 0 && n >= max_calls) {
+    if (limit > 0 && n >= limit) {
       return false;
     }
   } while (!active_calls.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));

@@ -44,7 +44,7 @@ bool probe_alive(const std::vector<int>& alive, int status);
 struct BackendStatus {
   std::string uri;
   std::string group;                 ///< first group that named it ("" for a literal target)
-  std::uint32_t max_calls = 0;       ///< 0 = unlimited
+  std::atomic<std::uint32_t> max_calls{0};  ///< 0 = unlimited; a reload may change it
   std::atomic<std::uint8_t> mode{0}; ///< BreakerMode
   std::atomic<std::uint32_t> active_calls{0};
   std::atomic<std::uint32_t> consecutive_failures{0};

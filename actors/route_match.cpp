@@ -19,8 +19,10 @@ struct Regex {
   regex_t re{};
   bool ok = false;
   std::string error;
-  explicit Regex(const std::string& expr) {
-    int rc = regcomp(&re, expr.c_str(), REG_EXTENDED | REG_NOSUB);
+  // `pattern` is the rule's text with its leading '~' (the cache key, so that a match looks it up
+  // without building a substring first).
+  explicit Regex(const std::string& pattern) {
+    int rc = regcomp(&re, pattern.c_str() + 1, REG_EXTENDED | REG_NOSUB);
     ok = rc == 0;
     if (!ok) {
       char buf[256];
@@ -102,7 +104,7 @@ std::string check_pattern(const std::string& pattern) {
   if (pattern.size() == 1) {
     return "empty regular expression after '~'";
   }
-  auto re = regex_cache().get(pattern.substr(1));
+  auto re = regex_cache().get(pattern);
   return re->ok ? std::string() : "bad regular expression: " + re->error;
 }
 
@@ -113,7 +115,7 @@ bool pattern_matches(const std::string& pattern, std::string_view text) {
   if (pattern.front() != '~') {
     return wildcard_match(pattern, text);
   }
-  auto re = regex_cache().get(pattern.substr(1));
+  auto re = regex_cache().get(pattern);
   if (!re->ok) {
     return false;
   }

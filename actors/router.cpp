@@ -83,7 +83,8 @@ bool has_room(const std::vector<Attempt>& attempts) {
     if (mode == BreakerMode::open || mode == BreakerMode::disabled) {
       continue;
     }
-    if (st->max_calls == 0 || st->active_calls.load() < st->max_calls) {
+    const std::uint32_t limit = st->max_calls.load();
+    if (limit == 0 || st->active_calls.load() < limit) {
       return true;
     }
   }

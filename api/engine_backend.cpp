@@ -41,7 +41,7 @@ nlohmann::json backends_json(const std::vector<std::shared_ptr<const BackendStat
         {"group", b->group},
         {"state", to_string(b->current())},
         {"active_calls", b->active_calls.load()},
-        {"max_calls", b->max_calls},
+        {"max_calls", b->max_calls.load()},
         {"consecutive_failures", b->consecutive_failures.load()},
         {"total_failures", b->failures_total.load()},
         {"total_successes", b->successes_total.load()},
