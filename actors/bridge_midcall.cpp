@@ -70,6 +70,9 @@ void note(Self* self, Party p, const LegEvent& ev) {
       return;
   }
   publish(self);
+  if (st.registry) {
+    self->send(st.registry, event_atom::value, CallEvent{st.info.id, name(p), ev});
+  }
 }
 
 // The offer from `by` succeeded: publish hold or resume when its direction changed the call.

@@ -89,8 +89,44 @@ CallInfo refused_call_info(const IncomingCall& call, int status, const std::stri
   return info;
 }
 
+constexpr std::size_t max_subscribers = 64;
+
 caf::behavior call_registry_actor(Self* self, RegistryHooks hooks) {
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& a) { return a.address() == dm.source; }),
+               subs.end());
+  });
   return {
+      [self, hooks](event_atom, const CallEvent& ev) {
+        if (hooks.event) {
+          hooks.event(ev);
+        }
+        for (auto& sub : self->state.subscribers) {
+          self->send(sub, event_atom::value, ev);
+        }
+      },
+      [self](subscribe_atom, const caf::actor& who) {
+        auto& subs = self->state.subscribers;
+        if (!who || std::find(subs.begin(), subs.end(), who) != subs.end()) {
+          return static_cast<bool>(who);
+        }
+        if (subs.size() >= max_subscribers) {
+          return false;
+        }
+        self->monitor(who);
+        subs.push_back(who);
+        return true;
+      },
+      [self](unsub_atom, const caf::actor& who) {
+        auto& subs = self->state.subscribers;
+        auto i = std::find(subs.begin(), subs.end(), who);
+        if (i != subs.end()) {
+          self->demonitor(who);
+          subs.erase(i);
+        }
+      },
       [self, hooks](update_atom, CallInfo& info) { on_update(self, hooks, info); },
       [self, hooks](ended_atom, const CallInfo& info) { on_ended(self, hooks, info); },
       [self](list_atom) {

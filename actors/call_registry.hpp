@@ -14,6 +14,11 @@
 // In: (drop_atom, CallId, std::string why) -> CallInfo: tells the bridge (hangup_atom, why, 480)
 //   and answers with the call's final snapshot once it has ended (id 0 at once when there is no
 //   such call). The requester sets the timeout; the registry keeps no timer.
+// In: (event_atom, CallEvent) from bridges: a dtmf, hold or resume of a live call. Runs hooks.event
+//   and sends (event_atom, CallEvent) to every subscriber, in arrival order.
+// In: (subscribe_atom, caf::actor) -> bool: the actor gets every CallEvent from now on (monitored:
+//   dropped when it exits; subscribing twice is one subscription). At most 64 subscribers (false).
+// In: (unsub_atom, caf::actor): stops sending to it.
 // Hooks run inside this actor: they must be quick and must not block (a short lock at most).
 #pragma once
 
@@ -28,6 +33,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/protocol/call_types.hpp"
+#include "actors/protocol/leg_event.hpp"
 
 namespace b2bua {
 
@@ -36,6 +42,7 @@ struct RegistryHooks {
   std::function<void(const CallInfo&)> started;
   std::function<void(const CallInfo&)> answered;
   std::function<void(const CallInfo&)> ended;
+  std::function<void(const CallEvent&)> event;
 };
 
 struct CallRegistryState {
@@ -45,6 +52,7 @@ struct CallRegistryState {
   };
   std::unordered_map<CallId, Entry> calls;
   std::unordered_map<CallId, std::vector<caf::response_promise>> waiting;  ///< drop_atom requests
+  std::vector<caf::actor> subscribers;  ///< of CallEvents
   static inline const char* name = "b2bua.registry";
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -205,6 +206,7 @@ std::string Engine::start() {
       cdr->push(make_cdr(c));
     }
   };
+  hooks.event = on_event_;
   p.registry = p.sys->spawn(call_registry_actor, std::move(hooks));
   p.transport = p.sys->spawn(sip::transport_actor, port_if);
   p.router =
@@ -292,6 +294,25 @@ void Engine::stop() {
     p.media->stop();  // after the actors: their relays are released by now
   }
   parts_.reset();
+}
+
+bool Engine::subscribe(const caf::actor& who) {
+  if (!parts_ || !running_ || !who) {
+    return false;
+  }
+  caf::anon_send(parts_->registry, subscribe_atom::value, who);
+  return true;
+}
+
+caf::actor_system& Engine::system() {
+  if (!parts_ || !parts_->sys) {
+    throw std::logic_error("b2bua::api::Engine::system(): the engine has not been started");
+  }
+  return *parts_->sys;
+}
+
+caf::actor Engine::registry() const {
+  return parts_ ? parts_->registry : caf::actor{};
 }
 
 std::size_t Engine::call_count() const {

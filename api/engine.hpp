@@ -13,10 +13,16 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "actors/breaker.hpp"
+#include "actors/protocol/leg_event.hpp"
 #include "actors/protocol/call_types.hpp"
 #include "actors/route_table.hpp"
 #include "api/config.hpp"
 #include "api/rest_backend.hpp"
+
+namespace caf {
+class actor;
+class actor_system;
+}  // namespace caf
 
 namespace b2bua::api {
 
@@ -37,6 +43,19 @@ public:
   void stop();
 
   bool running() const { return running_; }
+
+  /// Before start(): `fn` gets every published leg event of every call (dtmf digits from INFO or
+  /// RFC 4733, hold, resume). It runs inside the call registry actor: quick, never blocking.
+  void on_event(std::function<void(const CallEvent&)> fn) { on_event_ = std::move(fn); }
+
+  /// While running: `who` gets (event_atom, CallEvent) for every leg event from now on, until it
+  /// exits or sends (unsub_atom, itself) to registry(). False when not running or `who` is null.
+  bool subscribe(const caf::actor& who);
+
+  /// While running: the actor system, for embedding CAF programs that spawn their own actors
+  /// (e.g. an event subscriber), and the call registry actor (see actors/call_registry.hpp).
+  caf::actor_system& system();
+  caf::actor registry() const;
 
   /// Calls whose caller leg is alive. Any thread, never blocks.
   std::size_t call_count() const;
@@ -79,6 +98,7 @@ private:
   struct Parts;
   Config cfg_;
   RoutePolicy policy_;
+  std::function<void(const CallEvent&)> on_event_;
   std::shared_ptr<RuleSet> rules_;  ///< the config's rules when no policy was given
   std::unique_ptr<Parts> parts_;
   bool running_ = false;

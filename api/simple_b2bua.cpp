@@ -58,6 +58,16 @@ SimpleB2bua& SimpleB2bua::add_failover(std::string primary, std::string backup) 
   return *this;
 }
 
+SimpleB2bua& SimpleB2bua::on_dtmf(DtmfFn fn) {
+  on_dtmf_ = std::move(fn);
+  return *this;
+}
+
+SimpleB2bua& SimpleB2bua::on_event(std::function<void(const CallEvent&)> fn) {
+  on_event_ = std::move(fn);
+  return *this;
+}
+
 // The application's policy (or pass-through), with the facade's headers and failovers applied to
 // every route decision.
 RoutePolicy SimpleB2bua::wrapped_policy() const {
@@ -116,6 +126,16 @@ void SimpleB2bua::start() {
     spdlog::set_default_logger(logger ? logger : spdlog::stderr_color_mt(name_));
   }
   auto engine = std::make_unique<api::Engine>(cfg_, wrapped_policy());
+  if (on_dtmf_ || on_event_) {
+    engine->on_event([dtmf = on_dtmf_, any = on_event_](const CallEvent& ev) {
+      if (dtmf && ev.event.kind == LegEventKind::dtmf) {
+        dtmf(ev.call, ev.role, ev.event.digit, ev.event.duration);
+      }
+      if (any) {
+        any(ev);
+      }
+    });
+  }
   if (std::string err = engine->start(); !err.empty()) {
     throw std::runtime_error(name_ + ": " + err);
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/protocol/call_types.hpp"
+#include "actors/protocol/leg_event.hpp"
 #include "actors/route_table.hpp"
 #include "api/config.hpp"
 #include "api/route_builder.hpp"
@@ -56,6 +57,15 @@ public:
   SimpleB2bua& require_auth(std::string realm);
   /// A user allowed to call when require_auth is on. Before start().
   SimpleB2bua& add_user(std::string user, std::string password);
+  /// Every DTMF digit of every call, from SIP INFO or (relay mode) RFC 4733: the call, whose peer
+  /// pressed it ("a" the caller, "b" the callee), the digit (0-9, *, #, A-D) and its duration in
+  /// ms (0 when unknown). Runs inside an actor of the B2BUA: it must return quickly and must not
+  /// block. Before start().
+  using DtmfFn = std::function<void(CallId call, const std::string& role, const std::string& digit,
+                                    std::uint32_t duration_ms)>;
+  SimpleB2bua& on_dtmf(DtmfFn fn);
+  /// Every published leg event (LegEventKind dtmf, hold, resume), same rules as on_dtmf.
+  SimpleB2bua& on_event(std::function<void(const CallEvent&)> fn);
   /// Serves the REST API on `address` ("host:port"); off unless called.
   SimpleB2bua& api(std::string address);
   /// The full configuration, for anything the shortcuts above do not cover. Before start().
@@ -83,6 +93,8 @@ private:
   api::Config cfg_;
   RoutePolicy policy_;
   std::vector<HeaderField> headers_;
+  DtmfFn on_dtmf_;
+  std::function<void(const CallEvent&)> on_event_;
   std::vector<std::pair<std::string, std::string>> failovers_;  ///< primary -> backup
   std::unique_ptr<api::Engine> engine_;
 };

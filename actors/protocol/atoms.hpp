@@ -27,5 +27,8 @@ using drop_atom = caf::atom_constant<caf::atom("drop")>;         // -> registry:
 
 namespace b2bua {
 using sip_atom = caf::atom_constant<caf::atom("sip")>;           // transport -> leg: a SIP-side LegEvent
+using event_atom = caf::atom_constant<caf::atom("event")>;       // bridge -> registry -> subscribers
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // -> registry: send me events
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;       // -> registry: stop sending
 using retry_atom = caf::atom_constant<caf::atom("retry")>;       // bridge timer: resend an offer after 491
 }  // namespace b2bua

@@ -69,6 +69,19 @@ typename Inspector::result_type inspect(Inspector& f, LegEvent& x) {
            x.digit, x.duration, x.reliable);
 }
 
+/// A published leg event (dtmf, hold, resume) of one call, as the call registry hands it to
+/// subscribers. `role`: "a" when the caller did it (its digit, its hold), "b" for the callee.
+struct CallEvent {
+  CallId call = 0;
+  std::string role;
+  LegEvent event;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, CallEvent& x) {
+  return f(caf::meta::type_name("CallEvent"), x.call, x.role, x.event);
+}
+
 inline LegEvent make_event(LegId leg, LegEventKind kind, int status = 0, std::string reason = {}) {
   LegEvent ev;
   ev.leg = leg;

@@ -7,9 +7,11 @@
 //   IncomingCall::auth_user is "alice" to TARGET (others 403).
 //   Calls to the user "nobody" get no route (404). Reads commands on stdin, one per line:
 //   "count" prints "count=<call_count()> listed=<list_calls().size()> legs=<legs of the first>
-//   from=<from of the first>"; "quit" stops gracefully and exits 0.
+//   from=<from of the first>"; "events" prints "dtmf=<role>:<digit>:<duration>,... other=<kind>:<role>,..."
+//   (what on_dtmf and on_event saw, "-" when nothing); "quit" stops gracefully and exits 0.
 #include <chrono>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -50,6 +52,20 @@ int main(int argc, char** argv) {
       return to.find("nobody@") != std::string::npos ? std::string() : target;
     });
   }
+  std::mutex events_mutex;
+  std::string dtmf_seen, other_seen;
+  b2b.on_dtmf([&](b2bua::CallId, const std::string& role, const std::string& digit,
+                  std::uint32_t duration) {
+    std::lock_guard<std::mutex> lock(events_mutex);
+    dtmf_seen += (dtmf_seen.empty() ? "" : ",") + role + ":" + digit + ":" + std::to_string(duration);
+  });
+  b2b.on_event([&](const b2bua::CallEvent& ev) {
+    if (ev.event.kind != b2bua::LegEventKind::dtmf) {
+      std::lock_guard<std::mutex> lock(events_mutex);
+      other_seen += (other_seen.empty() ? "" : ",") + std::string(to_string(ev.event.kind)) + ":" +
+                    ev.role;
+    }
+  });
   try {
     b2b.start();
   } catch (const std::exception& e) {
@@ -64,6 +80,10 @@ int main(int argc, char** argv) {
       std::cout << "count=" << b2b.call_count() << " listed=" << calls.size()
                 << " legs=" << (calls.empty() ? 0 : calls[0].legs.size())
                 << " from=" << (calls.empty() ? "-" : calls[0].from) << std::endl;
+    } else if (line == "events") {
+      std::lock_guard<std::mutex> lock(events_mutex);
+      std::cout << "dtmf=" << (dtmf_seen.empty() ? "-" : dtmf_seen)
+                << " other=" << (other_seen.empty() ? "-" : other_seen) << std::endl;
     } else if (line == "quit") {
       break;
     }

@@ -92,6 +92,18 @@ class SimpleB2buaTest(harness.B2buaTestCase):
     def test_sync_route_callback_bridges_a_call(self):
         self.check_call_through("sync")
 
+    def test_on_dtmf_and_on_event_see_the_callers_digit_hold_and_resume(self):
+        address = "%s:%d" % (harness.HOST, harness.free_port())
+        uas = self.sipp("uas", "uas_accept_reinvite").start()
+        probe = self.start_probe("sync", uas, address)
+        self.assertEqual(probe.ask("events"), "dtmf=- other=-")
+        uac = self.sipp("uac", "uac_hold_resume", remote=probe.address, hold_ms=200).run()
+        self.assertEqual(uac.result.rc, 0, uac.result.describe())
+        self.assertEqual(uas.wait().rc, 0, uas.result.describe())
+        # uac_hold_resume: hold, resume, the same resume again (no event), INFO Signal=5 160 ms.
+        self.assertEqual(probe.ask("events"), "dtmf=a:5:160 other=hold:a,resume:a")
+        self.assertEqual(probe.stop(), 0)
+
     def test_route_callback_without_target_gives_404(self):
         address = "%s:%d" % (harness.HOST, harness.free_port())
         uas = self.sipp("uas", "uas_answer", keys={"ruser": "bob", "b2bua": address}).start()

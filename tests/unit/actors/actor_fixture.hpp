@@ -51,6 +51,7 @@ struct Recorded {
   std::map<LegId, caf::actor> owners;           // from (attach_atom, leg, actor, existing)
   std::vector<std::pair<CallInfo, bool>> calls; // registry updates; bool = ended
   std::vector<CallId> ended;
+  std::vector<CallEvent> events;  // (event_atom) the bridge published to the registry
 };
 
 inline caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
@@ -85,6 +86,7 @@ struct ActorFixture {
       return {
           [r](update_atom, const CallInfo& info) { r->calls.emplace_back(info, false); },
           [r](ended_atom, const CallInfo& info) { r->ended.push_back(info.id); },
+          [r](event_atom, const CallEvent& ev) { r->events.push_back(ev); },
       };
     });
     sched.run();

@@ -205,6 +205,12 @@ TEST_CASE_FIXTURE(MidCallFixture, "hold and resume by the caller show as its leg
   reanswer(b_leg, 200, sdp("bob", "sendrecv"));
   CHECK(info().state == "answered");
   CHECK_FALSE(info().legs[0].on_hold);
+  // Subscribers (through the registry) got hold then resume, both the caller's.
+  REQUIRE(rec->events.size() == 2);
+  CHECK(rec->events[0].event.kind == LegEventKind::hold);
+  CHECK(rec->events[1].event.kind == LegEventKind::resume);
+  CHECK(rec->events[0].role == "a");
+  CHECK(rec->events[1].call == info().id);
 }
 
 TEST_CASE_FIXTURE(MidCallFixture, "a refused hold leaves the call as it was") {
@@ -267,6 +273,13 @@ TEST_CASE_FIXTURE(MidCallFixture, "INFO goes to the other leg both ways, its res
   CHECK(last(b_leg).status == 415);
   CHECK(last(b_leg).tag == 22);
   CHECK(info().legs[1].dtmf == "#");
+  REQUIRE(rec->events.size() == 2);
+  CHECK(rec->events[0].role == "a");
+  CHECK(rec->events[0].event.kind == LegEventKind::dtmf);
+  CHECK(rec->events[0].event.digit == "5");
+  CHECK(rec->events[0].event.duration == 160);
+  CHECK(rec->events[1].role == "b");
+  CHECK(rec->events[1].event.digit == "#");
 }
 
 TEST_CASE_FIXTURE(MidCallFixture, "INFO before the answer is refused with 488 b2bua.info.no_call") {

@@ -124,3 +124,38 @@ TEST_CASE_FIXTURE(RegistryFixture, "drop tells the bridge 480 and answers when t
   REQUIRE(seen->dropped.size() == 2);
   CHECK(seen->dropped[1].id == 0);
 }
+
+TEST_CASE_FIXTURE(RegistryFixture, "subscribers get every leg event in order until they exit") {
+  auto got = std::make_shared<std::vector<std::string>>();
+  auto hooked = std::make_shared<std::vector<std::string>>();
+  RegistryHooks h;
+  h.event = [hooked](const CallEvent& ev) { hooked->push_back(ev.event.digit); };
+  auto reg2 = sys.spawn(call_registry_actor, h);
+  auto sub = sys.spawn([got](caf::event_based_actor*) -> caf::behavior {
+    return {[got](event_atom, const CallEvent& ev) {
+      got->push_back(std::to_string(ev.call) + ev.role + to_string(ev.event.kind) + ev.event.digit);
+    }};
+  });
+  sched.run();
+  auto publish = [&](CallId call, const char* role, LegEventKind kind, const char* digit) {
+    LegEvent le = make_event(1, kind);
+    le.digit = digit;
+    caf::send_as(bridge, reg2, event_atom::value, CallEvent{call, role, le});
+    sched.run();
+  };
+  publish(7, "a", LegEventKind::dtmf, "1");  // nobody subscribed yet: only the hook
+  caf::anon_send(reg2, subscribe_atom::value, sub);
+  caf::anon_send(reg2, subscribe_atom::value, sub);  // twice is once
+  sched.run();
+  publish(7, "a", LegEventKind::dtmf, "5");
+  publish(7, "b", LegEventKind::hold, "");
+  CHECK(*got == std::vector<std::string>{"7adtmf5", "7bhold"});
+  CHECK(*hooked == std::vector<std::string>{"1", "5", ""});
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
+  sched.run();
+  publish(8, "a", LegEventKind::dtmf, "9");  // the dead subscriber was dropped
+  CHECK(got->size() == 2);
+  CHECK(hooked->size() == 4);
+  caf::anon_send_exit(reg2, caf::exit_reason::user_shutdown);
+  sched.run();
+}
