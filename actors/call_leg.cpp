@@ -168,9 +168,8 @@ caf::behavior call_leg_actor(caf::stateful_actor<CallLegState>* self, LegRole ro
                              OutboundInvite invite) {
   self->state.id = id;
   self->state.role = role;
-  // Linked: if the transport stops (shutdown) every leg still up stops with it, so its bridge ends
-  // and nothing waits forever. The transport ignores legs' exits (see transport.cpp).
-  self->link_to(transport);
+  // Not linked: a link would put one attachable per live leg on the transport, scanned linearly
+  // at every leg's exit. The transport tells its legs to exit when it stops (see transport.hpp).
   self->send(transport, attach_atom::value, id, caf::actor{self}, role == LegRole::a);
   if (role == LegRole::b) {
     SipAction a;

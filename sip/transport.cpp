@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -20,10 +21,15 @@ constexpr std::size_t max_buffered = 16;
 }  // namespace
 
 
+TransportState::~TransportState() {
+  for (auto& [owner, legs] : owned) {
+    caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+  }
+}
+
 caf::behavior transport_actor(caf::stateful_actor<TransportState>* self,
                               std::shared_ptr<SipPort> sip) {
-  // Leg actors link to the transport so that they stop with it; their own exits, normal or not,
-  // must not stop it (a DOWN message handles them below). Only an anonymous exit (shutdown) does.
+  // Only an anonymous exit (shutdown) stops it; attached actors' exits arrive as DOWN messages.
   self->set_exit_handler([self](const caf::exit_msg& em) {
     if (!em.source || em.source == self->address()) {  // anon_send_exit names the receiver
       self->quit(em.reason);

@@ -11,9 +11,11 @@
 //                                  `terminated` at once.
 // Out: (incoming_atom, IncomingCall) to the router; (sip_atom, LegEvent) to leg actors, and to the
 //   router for a caller that cancels or leaves before any actor owns its leg.
-// Leg actors link to it: when it stops (an anonymous exit at shutdown), every leg still up stops
-// too; the legs' own exits are ignored. Monitors every attached actor: when one dies while its leg is alive, the leg is released in SIP
-// (BYE, CANCEL or 500) so nothing is left half open.
+// When it stops (an anonymous exit at shutdown, or any other way), every attached actor still up
+// gets an exit (user_shutdown), so bridges end and nothing waits forever. Monitors every attached
+// actor: when one dies while its leg is alive, the leg is released in SIP (BYE, CANCEL or 500) so
+// nothing is left half open. (Legs do not link to it: a link per leg would make every leg's exit
+// scan the transport's list of links.)
 #pragma once
 
 #include <memory>
@@ -39,6 +41,12 @@ struct TransportState {
   std::unordered_map<caf::actor_addr, std::vector<LegId>> owned;  // actor -> its legs
   caf::actor router;
   static inline const char* name = "b2bua.transport";
+
+  TransportState() = default;
+  TransportState(const TransportState&) = delete;
+  TransportState& operator=(const TransportState&) = delete;
+  /// Runs when the transport exits: tells every attached actor to exit too.
+  ~TransportState();
 };
 
 

@@ -74,7 +74,7 @@ struct ActorFixture {
   ActorFixture() {
     auto r = rec;
     transport = sys.spawn([r](caf::event_based_actor* self) -> caf::behavior {
-      // Like the real transport: legs link to it, and their exits must not stop it.
+      // Like the real transport: only an anonymous exit stops it.
       self->set_exit_handler([self](const caf::exit_msg& em) {
         if (!em.source || em.source == self->address()) {
           self->quit(em.reason);
