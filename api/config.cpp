@@ -479,6 +479,9 @@ Error read_media(const json& v, const std::string& path, MediaConfig& m) {
     if (key == "timeout_s") {
       return read_int(x, p, range(0, 86400), m.timeout_s);
     }
+    if (key == "rt_priority") {
+      return read_int(x, p, range(0, 99), m.rt_priority);
+    }
     if (key == "cpus") {
       if (!x.is_array() || x.size() > 64) {
         return fail(p, "must be an array of at most 64 CPU numbers");

@@ -24,6 +24,7 @@ struct MediaConfig {
   std::uint16_t port_max = 29999;
   std::uint32_t workers = 1;           ///< relay threads
   std::vector<int> cpus;               ///< CPU pinning of relay threads; empty = none
+  std::uint32_t rt_priority = 0;       ///< 1-99: relay threads run SCHED_FIFO at it; 0 = normal
   std::string latch = "latch";         ///< "latch" (learn the peer's real address) or "sdp"
   std::uint32_t timeout_s = 60;        ///< no RTP either way this long after the answer ends the call
 };

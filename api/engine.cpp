@@ -184,6 +184,7 @@ std::string Engine::start() {
     ec.port_max = cfg_.media.port_max;
     ec.workers = cfg_.media.workers;
     ec.cpus = cfg_.media.cpus;
+    ec.rt_priority = static_cast<int>(cfg_.media.rt_priority);
     ec.latch = cfg_.media.latch == "sdp" ? rtp::LatchMode::sdp : rtp::LatchMode::latch;
     p.media = std::make_shared<rtp::Engine>(ec);
     if (std::string err = p.media->start(); !err.empty()) {

@@ -53,6 +53,9 @@ std::string Engine::validate(const EngineConfig& cfg) {
       return "media.cpus: " + std::to_string(cpu) + " is not a CPU number";
     }
   }
+  if (cfg.rt_priority < 0 || cfg.rt_priority > 99) {
+    return "media.rt_priority: must be 0..99";
+  }
   if (cfg.batch < 1 || cfg.batch > 1024) {
     return "media batch: must be 1..1024";
   }
@@ -81,12 +84,12 @@ std::string Engine::start() {
   for (unsigned i = 0; i < cfg_.workers; ++i) {
     auto w = std::make_unique<Worker>(i, cfg_.batch);
     int cpu = cfg_.cpus.empty() ? -1 : cfg_.cpus[i % cfg_.cpus.size()];
-    if (auto err = w->start(cpu); !err.empty()) {
+    if (auto err = w->start(cpu, cfg_.rt_priority); !err.empty()) {
       for (auto& started : workers_) {
         started->stop();
       }
       workers_.clear();
-      return "media.cpus: worker " + std::to_string(i) + ": " + err;
+      return "media: worker " + std::to_string(i) + ": " + err;
     }
     workers_.push_back(std::move(w));
   }

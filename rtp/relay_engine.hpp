@@ -22,6 +22,9 @@ struct EngineConfig {
   std::uint16_t port_max = 32767;       ///< media.port_max: last port of the pool (inclusive)
   unsigned workers = 1;                 ///< media.workers: relay threads, 1..64
   std::vector<int> cpus;  ///< media.cpus: worker i is pinned to cpus[i % size]; empty = no pinning
+  /// media.rt_priority: 1..99 runs the workers SCHED_FIFO at that priority (needs CAP_SYS_NICE or
+  /// RLIMIT_RTPRIO; otherwise start() fails); 0 = the normal scheduler.
+  int rt_priority = 0;
   LatchMode latch = LatchMode::latch;  ///< media.latch: "latch" or "sdp"
   unsigned batch = 32;                 ///< datagrams per recvmmsg/sendmmsg, 1..1024
   std::uint32_t max_streams = 8;       ///< media streams (m= lines) per relay

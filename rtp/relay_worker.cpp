@@ -468,7 +468,7 @@ unsigned Worker::index() const {
   return impl_->index;
 }
 
-std::string Worker::start(int cpu) {
+std::string Worker::start(int cpu, int rt_priority) {
   auto& m = *impl_;
   if (m.thread.joinable() || m.epoll_fd >= 0) {
     return "worker " + std::to_string(m.index) + " already started";
@@ -503,7 +503,17 @@ std::string Worker::start(int cpu) {
     int rc = ::pthread_setaffinity_np(m.thread.native_handle(), sizeof set, &set);
     if (rc != 0) {
       stop();
-      return "cannot pin to cpu " + std::to_string(cpu) + ": " + std::strerror(rc);
+      return "media.cpus: cannot pin to cpu " + std::to_string(cpu) + ": " + std::strerror(rc);
+    }
+  }
+  if (rt_priority > 0) {
+    sched_param param{};
+    param.sched_priority = rt_priority;
+    int rc = ::pthread_setschedparam(m.thread.native_handle(), SCHED_FIFO, &param);
+    if (rc != 0) {
+      stop();
+      return "media.rt_priority: cannot run SCHED_FIFO at " + std::to_string(rt_priority) + ": " +
+             std::strerror(rc) + (rc == EPERM ? " (needs CAP_SYS_NICE or RLIMIT_RTPRIO)" : "");
     }
   }
   return {};

@@ -64,9 +64,11 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  /// Starts the thread `b2b-rtp-<index>`, pinned to `cpu` when it is >= 0. Returns "" or what
-  /// failed. Owner's thread, once.
-  std::string start(int cpu = -1);
+  /// Starts the thread `b2b-rtp-<index>`, pinned to `cpu` when it is >= 0, and run SCHED_FIFO at
+  /// `rt_priority` when it is 1..99 (the thread mostly waits in epoll, so it takes the CPU the
+  /// moment packets arrive instead of waiting for its turn behind other work). Returns "" or what
+  /// failed (the thread is then stopped). Owner's thread, once.
+  std::string start(int cpu = -1, int rt_priority = 0);
 
   /// Stops and joins the thread. Commands it did not run are completed here: `remove` callbacks
   /// run, `stats` callbacks get `found == false`. Idempotent; owner's thread.

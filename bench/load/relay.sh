@@ -28,6 +28,7 @@
 #   RELAY_BUDGET_S    wall-clock budget; no step starts that would end after it [570]
 #   RELAY_PATHS       paths to measure ["direct b2bua rtpengine"]
 #   RELAY_B2B_WORKERS b2buad media.workers [1]
+#   RELAY_RT_PRIORITY b2buad media.rt_priority: 1-99 runs its relay workers SCHED_FIFO [0]
 #   RELAY_PIN=1       one core for the load, the others for the relay: the generator on the last
 #                     CPU, b2buad's relay workers (media.cpus) and all of rtpengine on CPU 0 [0]
 #   RELAY_RTPENGINE_THREADS  rtpengine --num-threads [rtpengine's default: one per core]
@@ -53,6 +54,7 @@ WORKERS=${RELAY_B2B_WORKERS:-1}
 RTPE_THREADS=${RELAY_RTPENGINE_THREADS:-}
 RTPENGINE=${RTPENGINE:-rtpengine}
 PIN=${RELAY_PIN:-0}
+RT_PRIORITY=${RELAY_RT_PRIORITY:-0}
 DRIVER="$ROOT/bench/load/relay_calls.py"
 HOST=127.0.0.1
 T0=$(date +%s)
@@ -194,7 +196,7 @@ if has_path b2bua; then
   "routes": [{"name": "all", "match": {"to": "*"}, "action": "route",
               "targets": ["sip:$HOST:$UAS_PORT"]}],
   "media": {"mode": "relay", "listen_ip": "$HOST", "advertise": "$HOST", "ports": "$B_LO-$B_HI",
-            "workers": $WORKERS, "timeout_s": 0$B2B_CPUS},
+            "workers": $WORKERS, "timeout_s": 0, "rt_priority": $RT_PRIORITY$B2B_CPUS},
   "log": {"level": "warn"} }
 EOF
   "$B2BUAD" --config "$WORK/b2buad.json" >"$WORK/b2buad.stdout" 2>"$WORK/b2buad.stderr" </dev/null &
@@ -231,7 +233,7 @@ echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$
 echo "scenario: N calls x 2 directions x 50 pps, 172-byte RTP; ${WARMUP_S} s warm-up, ${MEASURE_S} s measured per step, up to $TRIES tries; a path stops at lost + late (> ${LATE_MS} ms) >= ${LOSS_MAX} %"
 echo "generator: $GEN (one thread; $SLOTS send slots per 20 ms; kernel receive timestamps)"
 [ "$PIN" = 1 ] && echo "pinning: generator on CPU $(( $(nproc) - 1 )), relays on CPU 0"
-has_path b2bua && echo "b2buad: $B2BUAD (pid $B2B_PID, media.workers $WORKERS, ports $B_LO-$B_HI)"
+has_path b2bua && echo "b2buad: $B2BUAD (pid $B2B_PID, media.workers $WORKERS, rt_priority $RT_PRIORITY, ports $B_LO-$B_HI)"
 has_path rtpengine && echo "rtpengine: $RTPE_VERSION userspace (--table=-1, threads ${RTPE_THREADS:-default}, pid $RTPE_PID, ports $R_LO-$R_HI)"
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 echo "paths:$(for p in $PATHS; do printf ' %s' "$p"; done)"

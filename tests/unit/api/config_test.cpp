@@ -477,7 +477,7 @@ TEST_CASE("the media keys parse, and each bad value names its key") {
   using b2bua::api::Config;
   auto ok = b2bua::api::parse_config(R"({"media": {"mode": "bypass", "listen_ip": "127.0.0.1",
       "advertise": "192.0.2.1", "ports": "30000-30099", "workers": 2, "cpus": [0, 1],
-      "latch": "sdp", "timeout_s": 0},
+      "latch": "sdp", "timeout_s": 0, "rt_priority": 20},
       "routes": [{"match": {"to": "*"}, "targets": ["sip:127.0.0.1:5080"], "media": "relay"}]})");
   REQUIRE(std::holds_alternative<Config>(ok));
   const auto& c = std::get<Config>(ok);
@@ -490,6 +490,7 @@ TEST_CASE("the media keys parse, and each bad value names its key") {
   CHECK(c.media.cpus == std::vector<int>{0, 1});
   CHECK(c.media.latch == "sdp");
   CHECK(c.media.timeout_s == 0);
+  CHECK(c.media.rt_priority == 20);
   CHECK(c.routes.at(0).media == "relay");
 
   const std::pair<const char*, const char*> bad[] = {
@@ -500,6 +501,7 @@ TEST_CASE("the media keys parse, and each bad value names its key") {
       {R"({"media": {"ports": 20000}})", "media.ports: must be \"first-last\": ports 1024-65535, first even, at least 4 ports"},
       {R"({"media": {"workers": 0}})", "media.workers: must be an integer 1-64"},
       {R"({"media": {"cpus": [0, -1]}})", "media.cpus[1]: must be an integer 0-1023"},
+      {R"({"media": {"rt_priority": 100}})", "media.rt_priority: must be an integer 0-99"},
       {R"({"media": {"latch": "yes"}})", "media.latch: must be one of \"latch\", \"sdp\""},
       {R"({"media": {"timeout": 5}})", "media.timeout: unknown key"},
       {R"({"routes": [{"targets": ["sip:h"], "media": "x"}]})", "routes[0].media: must be one of \"relay\", \"bypass\""},

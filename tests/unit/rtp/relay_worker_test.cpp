@@ -8,7 +8,13 @@
 #include <memory>
 #include <thread>
 
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include <poll.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include "rtp/port_pool.hpp"
 #include "tests/unit/rtp/udp_helpers.hpp"
@@ -167,4 +173,35 @@ TEST_CASE("a worker pinned to a CPU that does not exist reports it") {
   Worker w(0);
   auto err = w.start(CPU_SETSIZE - 1);
   CHECK(err.find("cpu") != std::string::npos);
+}
+
+namespace {
+// The scheduling policy of this process's thread named `name`, or -1 when there is none.
+int policy_of_thread(const std::string& name) {
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string got;
+    if (std::getline(comm, got) && got == name) {
+      return ::sched_getscheduler(std::stoi(task.path().filename().string()));
+    }
+  }
+  return -1;
+}
+}  // namespace
+
+TEST_CASE("media.rt_priority: the worker runs SCHED_FIFO, or start says why it cannot") {
+  Worker w(7);
+  auto err = w.start(-1, 10);
+  if (::geteuid() == 0) {
+    REQUIRE(err.empty());
+    CHECK(policy_of_thread("b2b-rtp-7") == SCHED_FIFO);
+  } else {
+    CHECK(err.find("media.rt_priority") != std::string::npos);
+    CHECK(policy_of_thread("b2b-rtp-7") == -1);  // stopped again
+  }
+  w.stop();
+  Worker normal(8);
+  REQUIRE(normal.start().empty());
+  CHECK(policy_of_thread("b2b-rtp-8") == SCHED_OTHER);
 }
