@@ -23,6 +23,13 @@ def origin_versions(messages, direction, status=None, method=None, cseq="INVITE"
     return out
 
 
+def received(msgs, method=None, status=None, cseq=None):
+    """The received messages with that request method, or that status (and CSeq method)."""
+    return [m for m in msgs if m.direction == "received" and
+            (method is None or m.method == method) and (status is None or m.status == status) and
+            (cseq is None or m.cseq_method == cseq)]
+
+
 class _MidCallBase(harness.B2buaTestCase):
 
     def start(self, mode="relay", **kwargs):
@@ -193,16 +200,32 @@ class SessionTimerTest(_MidCallBase):
         self.assertTrue(records, "no call record")
         self.assertIn("session_expired", repr(records[-1]))
 
-    def test_failed_refresh_ends_both_legs_with_reason(self):
-        """b2buad refreshes the B leg (refresher=uac, 2 s) with UPDATE; the callee answers 503:
-        both legs get BYE, the caller's with Reason cause=503 "Session refresh failed" (a 481 or
-        408 ends the B dialog in NUA at once, RFC 3261 12.2.1.2, so no BYE goes there)."""
+    def failed_refresh(self, status):
+        """b2buad refreshes the B leg (refresher=uac, 2 s) with UPDATE and the callee answers
+        `status` (403 or 503): both legs get BYE, the caller's with Reason cause=<code> "Session refresh
+        failed". Returns the BYE the callee received."""
         srv = self.start(timers={"min_se_s": 2})
-        uas = self.uas(srv, "uas_refresh_fails", ruser=None)
-        uac = self.uac(srv, "uac_expect_refresh_bye", callee=uas).run()
+        uas = self.uas(srv, "uas_refresh_fails", ruser=None, keys={"refresh_status": status})
+        uac = self.uac(srv, "uac_expect_refresh_bye", callee=uas, keys={"cause": status}).run()
         uas.wait()
         self.assertSipp(uac, successful=1)
         self.assertSipp(uas, successful=1)
+        byes = received(harness.sipp_messages(uas.result.path("messages")), method="BYE")
+        self.assertEqual(len(byes), 1)
+        return byes[0]
+
+    def test_failed_refresh_ends_both_legs_with_reason(self):
+        """A 503: sofia-sip's NUA ends the B leg's session itself (RFC 5057: the usage ends
+        gracefully), with a BYE of its own that has no Reason (NUA has no way to give it one);
+        the caller's BYE says why. (A 481 or 408 ends the B dialog in NUA at once, RFC 3261
+        12.2.1.2, so no BYE goes there.)"""
+        self.failed_refresh(503)
+
+    def test_refused_refresh_byes_the_leg_with_reason(self):
+        """A 403 leaves the session to b2buad, whose BYE on that leg carries the Reason too."""
+        bye = self.failed_refresh(403)
+        self.assertEqual(bye.header("Reason"), ['SIP;cause=403;text="Session refresh failed"'])
+
 
 
 if __name__ == "__main__":
