@@ -1,5 +1,5 @@
-// Outbound digest credentials: which configured credential answers a backend's 401/407, and the
-// NUTAG_AUTH string for it. Sofia's URL parser, no NUA; any thread.
+// Outbound digest credentials: which configured credential answers a backend's 401/407, the
+// NUTAG_AUTH string for it, and how often a leg may answer. Sofia's URL parser, no NUA; any thread.
 #pragma once
 
 #include <optional>
@@ -25,5 +25,30 @@ const BackendCredential* find_credential(const std::vector<BackendCredential>& c
 /// (as sent, quoted or not). nullopt when the credential is for another realm or a part is missing.
 std::optional<std::string> auth_string(const BackendCredential& cred, const char* scheme,
                                        const char* realm_param);
+
+/// How often a B leg answers a backend's challenges: once per request (the INVITE, then each
+/// re-INVITE, UPDATE or INFO). A second challenge in a row means the backend refused the
+/// credentials: the request fails rather than loop. Any other final response on the leg ends the
+/// round. One per leg, used by the SIP thread only.
+class ChallengeBudget {
+public:
+  /// A 401/407 arrived. True (once per round): answer it with credentials.
+  bool take() {
+    if (spent_) {
+      return false;
+    }
+    spent_ = true;
+    return true;
+  }
+  /// A final response arrived on the leg; anything but a challenge ends the round.
+  void settle(int status) {
+    if (status >= 200 && status != 401 && status != 407) {
+      spent_ = false;
+    }
+  }
+
+private:
+  bool spent_ = false;
+};
 
 }  // namespace b2bua::sip

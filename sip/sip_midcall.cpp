@@ -14,6 +14,7 @@
 
 namespace b2bua::sip {
 
+using detail::refused_credentials;
 using detail::sdp_body;
 using detail::str;
 
@@ -68,6 +69,7 @@ void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* ph
   if (!sip && status >= 300 && status != 491) {
     ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
   }
+  refused_credentials(ev);
   emit(std::move(ev));
 }
 

@@ -36,6 +36,7 @@
 
 namespace b2bua::sip {
 
+using detail::refused_credentials;
 using detail::sdp_body;
 using detail::str;
 
@@ -196,6 +197,9 @@ void count_traffic(SipCounters& c, nua_event_t event, int status) {
 void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase, nua_handle_t* nh,
                               LegRec* rec, const sip_t* sip, tagi_t tags[]) {
   count_traffic(owner->counters_, event, status);
+  if (rec && (event == nua_r_invite || event == nua_r_update || event == nua_r_info)) {
+    rec->auth.settle(status);  // a final answer other than a challenge: the next may be answered
+  }
   switch (event) {
     case nua_i_invite:
       on_invite(nh, rec, sip);
@@ -225,6 +229,9 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       }
       return;
     case nua_r_update:
+      if (rec && authenticate(rec, status, sip)) {
+        return;  // NUA sends the UPDATE again with credentials
+      }
       if (rec && rec->reoffer_out && rec->reoffer_update && status >= 200) {
         on_reoffer_response(rec, status, phrase, sip);
       } else if (rec && status >= 300) {
@@ -244,9 +251,13 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       on_info(nh, rec, sip);
       return;
     case nua_r_info:
+      if (rec && authenticate(rec, status, sip)) {
+        return;  // NUA sends the INFO again with credentials; it stays first in infos_out
+      }
       if (rec && status >= 200 && !rec->infos_out.empty()) {
         LegEvent ev = make_event(rec->id, LegEventKind::info, status > 699 ? 500 : status,
                                  str(phrase));
+        refused_credentials(ev);
         ev.txn = rec->infos_out.front();
         rec->infos_out.pop_front();
         emit(std::move(ev));
@@ -381,6 +392,9 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
 
 void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phrase,
                                         const sip_t* sip) {
+  if (authenticate(rec, status, sip)) {
+    return;  // NUA sends the INVITE (or re-INVITE) again with credentials
+  }
   if (rec->reoffer_out && !rec->reoffer_update) {
     if (status >= 200) {
       on_reoffer_response(rec, status, phrase, sip);
@@ -395,9 +409,6 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
   }
   if (rec->is_a || rec->final_received) {
     return;
-  }
-  if ((status == 401 || status == 407) && sip && !rec->auth_tried && authenticate(rec, sip)) {
-    return;  // NUA sends the INVITE again with credentials
   }
   LegEvent ev = make_event(rec->id, LegEventKind::trying, status, str(phrase));
   if (status < 100) {
@@ -434,11 +445,7 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
     if (local) {
       ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
     }
-    if (status == 401 || status == 407) {  // no (more) credentials: the caller cannot answer it
-      ev.status = 403;
-      ev.reason = "Forbidden";
-      ev.warning = "b2bua.target.auth_failed";
-    }
+    refused_credentials(ev);
     if (sip && sip->sip_retry_after) {
       ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
     }
@@ -465,17 +472,21 @@ void SipStack::Impl::on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip)
   }
 }
 
-// Answers a backend's challenge once with the credentials configured for its host and port.
-bool SipStack::Impl::authenticate(LegRec* rec, const sip_t* sip) {
+// Answers a backend's challenge (to the INVITE or a mid-call request) with the credentials
+// configured for its host and port, once per request (ChallengeBudget). False: not a challenge,
+// no credentials, or a second challenge in a row; the response goes its usual way.
+bool SipStack::Impl::authenticate(LegRec* rec, int status, const sip_t* sip) {
+  if ((status != 401 && status != 407) || !sip || rec->is_a) {
+    return false;
+  }
   const msg_auth_t* ch = sip->sip_www_authenticate ? sip->sip_www_authenticate
                                                    : sip->sip_proxy_authenticate;
   const BackendCredential* found = ch ? find_credential(credentials, rec->target) : nullptr;
   auto auth = found ? auth_string(*found, ch->au_scheme, msg_params_find(ch->au_params, "realm="))
                     : std::nullopt;
-  if (!auth) {
+  if (!auth || !rec->auth.take()) {
     return false;
   }
-  rec->auth_tried = true;
   spdlog::debug("sip: leg={} answering {}'s challenge as {}", rec->id, rec->target, found->user);
   nua_authenticate(rec->nh, NUTAG_AUTH(auth->c_str()), TAG_END());
   return true;

@@ -22,6 +22,7 @@
 
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
+#include "sip/backend_auth.hpp"
 #include "sip/inbound_auth.hpp"
 #include "sip/sip_stack.hpp"
 
@@ -43,6 +44,16 @@ inline std::string sdp_body(const sip_t* sip) {
   return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 }
 
+// A challenge b2buad did not answer (no credentials for that backend, or it refused them): relayed
+// as it is, it would ask the other party for credentials it cannot have.
+inline void refused_credentials(LegEvent& ev) {
+  if (ev.status == 401 || ev.status == 407) {
+    ev.status = 403;
+    ev.reason = "Forbidden";
+    ev.warning = "b2bua.target.auth_failed";
+  }
+}
+
 }  // namespace detail
 
 // -- the part that lives in the sofia thread --------------------------------------------------------
@@ -58,7 +69,7 @@ struct LegRec {
   bool heard = false;           // B: a provisional response came from the target
   std::string call_id;          // B: our Call-ID (for loop detection)
   std::string target;           // B: the Request-URI (whose credentials answer a challenge)
-  bool auth_tried = false;      // B: credentials were sent once; another challenge fails the leg
+  ChallengeBudget auth;         // B: one answer to a challenge per request (INVITE, mid-call)
   caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
   std::uint64_t probe_tag = 0;
   // Mid-call bookkeeping.
@@ -180,7 +191,7 @@ struct SipStack::Impl {
   void on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_invite_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
   void on_state(nua_handle_t* nh, LegRec* rec, tagi_t tags[]);
-  bool authenticate(LegRec* rec, const sip_t* sip);
+  bool authenticate(LegRec* rec, int status, const sip_t* sip);
   void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip, const char* method);
   void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);

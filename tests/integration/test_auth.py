@@ -313,6 +313,19 @@ class AuthTest(B2buaTestCase):
         self.assertSipp(uas.wait(), rc=0, successful=1)
         self.assertIn("backend auth user=b2b valid=true", uas.result.log)
 
+    def test_backend_challenges_to_mid_call_requests_are_answered(self):
+        """A backend that lets the call in but challenges its re-INVITE (401) and INFO (407):
+        b2buad sends each again with the backend's credentials, and the caller's hold, resume and
+        DTMF succeed end to end."""
+        srv, uas = self.backend_setup({"user": "b2b", "password": "pw", "realm": "backend.test"},
+                                      "uas_reinvite_challenge")
+        res = self.uac(srv, "uac_hold_resume").run()
+        self.assertSipp(res, rc=0, successful=1)
+        self.assertSipp(uas.wait(), rc=0, successful=1)
+        self.assertIn("re-INVITE auth valid=true", uas.result.log)
+        self.assertIn("INFO auth valid=true", uas.result.log)
+        self.assertEqual(metric(srv, "b2bua_sip_responses_received_total", code="401"), 1)
+
     def test_backend_challenge_without_credentials_fails_the_call(self):
         srv, uas = self.backend_setup(None)
         res = self.uac(srv, "uac_auth_header", keys={

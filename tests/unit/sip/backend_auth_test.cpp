@@ -38,3 +38,19 @@ TEST_CASE("the NUA auth string names the challenge's realm, and only a configure
   CHECK_FALSE(auth_string(any, nullptr, "\"r\""));
   CHECK_FALSE(auth_string(any, "Digest", "\"\""));
 }
+
+TEST_CASE("a leg answers one challenge per request, each mid-call request again") {
+  ChallengeBudget budget;
+  CHECK(budget.take());        // the INVITE's 401: credentials go out
+  budget.settle(401);          // ... and the retry is challenged again
+  CHECK_FALSE(budget.take());  // refused credentials: the INVITE fails, no loop
+  budget.settle(200);          // a later request of the leg succeeds (or fails otherwise)
+  CHECK(budget.take());        // the re-INVITE's 407 is answered
+  budget.settle(200);
+  budget.settle(180);          // provisional responses change nothing
+  CHECK(budget.take());        // the INFO's challenge too
+  budget.settle(407);
+  CHECK_FALSE(budget.take());
+  budget.settle(488);          // an error that is not a challenge also ends the round
+  CHECK(budget.take());
+}
