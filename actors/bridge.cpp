@@ -207,6 +207,13 @@ void on_b_answered(Self* self, LegEvent ev) {
     to_leg(self, false, LegEventKind::bye);
     return;
   }
+  if (st.b_early_answer && !ev.sdp.empty()) {
+    // The offer was answered in a reliable 18x (and maybe changed since by an early UPDATE): an
+    // SDP in the 200 repeats an answer at best, and must not bring an older one back.
+    spdlog::debug("call={} leg=b SDP in the 200 after a reliable early answer: not relayed",
+                  st.info.id);
+    ev.sdp.clear();
+  }
   if (!media_for_caller(self, ev)) {
     end_call(self, "failed");
     to_leg(self, false, LegEventKind::bye);
@@ -218,7 +225,7 @@ void on_b_answered(Self* self, LegEvent ev) {
   }
   st.a_final = true;
   st.answered = true;
-  st.info.state = "answered";
+  st.info.state = st.info.legs[0].on_hold || st.info.legs[1].on_hold ? "on_hold" : "answered";
   st.info.answer_ms = b.answered_ms;
   st.info.final_status = ev.status;
   auto& a = leg_info(st, true);
@@ -261,9 +268,13 @@ void on_b_event(Self* self, const LegEvent& ev) {
           publish(self);
         }
         LegEvent out = ev;
-        if (!media_for_caller(self, out)) {
+        if (st.b_early_answer) {
+          out.sdp.clear();  // the offer has its answer (RFC 3262); this is no new one
+        } else if (!media_for_caller(self, out)) {
           out.kind = LegEventKind::ringing;  // early media b2buad cannot anchor: ringing only
           out.sdp.clear();
+        } else if (ev.reliable && !out.sdp.empty()) {
+          st.b_early_answer = true;  // the early dialogs may carry UPDATEs now (RFC 3311)
         }
         to_leg(self, true, out.kind, &out);
       }
@@ -369,6 +380,7 @@ void launch(Self* self, const Attempt& at) {
   const auto& cfg = st.cfg;
   st.b_id = st.sip->new_leg_id();
   st.heard = false;
+  st.b_early_answer = false;
   st.outcome_sent = false;
   st.tried = true;
   OutboundInvite inv = st.pending;

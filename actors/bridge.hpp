@@ -32,11 +32,15 @@
 //   the same, with `status` (480) to a caller still waiting. End reason "operator_hangup".
 // Out: (update_atom, CallInfo) and, once, (ended_atom, CallInfo) - the final snapshot - to the
 //   registry.
-// Mid-call (answered calls, bridge_midcall.cpp): (leg_atom, LegEvent reoffer) from either leg ->
-//   the same offer to the other leg, or 491 (Warning b2bua.offer.glare) while another offer is
-//   open (OfferAnswer); its reanswer -> the answer (or error) to the offerer; a 491 from the far
-//   side -> (retry_atom, generation) after RFC 3261 14.1's delay, then the offer again. An offer
-//   that holds or resumes the call marks its leg on_hold and the call `on_hold` (published).
+// Mid-call (bridge_midcall.cpp): (leg_atom, LegEvent reoffer) from either leg -> the same offer
+//   to the other leg, or 491 (Warning b2bua.offer.glare) while another offer is open
+//   (OfferAnswer); its reanswer -> the answer (or error) to the offerer; a 491 from the far
+//   side -> (retry_atom, generation) after RFC 3261 14.1's delay, then the offer again. Before
+//   the answer only an UPDATE, and only once the callee answered in a reliable 18x (else 500 with
+//   Retry-After, b2bua.offer.early_pending); the SIP layer checks each early dialog. After such
+//   an early answer, SDP in the callee's later 18x or 200 is not relayed (no new answer without
+//   an offer). An offer that holds or resumes the call marks its leg on_hold and the call
+//   `on_hold` (published).
 //   (leg_atom, LegEvent info) -> INFO to the other leg, its response back; DTMF digits are noted
 //   in the leg's `dtmf`. Relay mode rewrites every SDP (MediaSession) and moves the relay's peers.
 // DOWN of a leg actor counts as that leg ending (the transport releases its SIP side).
@@ -116,6 +120,7 @@ struct BridgeState {
   // Mid-call (bridge_midcall.cpp)
   OfferAnswer oa;                      ///< the one offer open across the bridge, 491 on glare
   bool a_confirmed = false;            ///< the caller's ACK arrived: the first offer/answer is done
+  bool b_early_answer = false;         ///< the callee answered the offer in a reliable 18x
   std::optional<bool> offer_holds;     ///< the open offer holds (true) or resumes (false) the call
 
   static inline const char* name = "b2bua.bridge";

@@ -29,12 +29,13 @@ void send_to(Self* self, Party p, LegEventKind kind, LegEvent cmd) {
 
 // A final response of b2buad's own to request `txn` of `to`'s peer.
 void refuse(Self* self, Party to, std::uint64_t txn, int status, const char* reason,
-            const char* warning) {
+            const char* warning, std::uint32_t retry_after = 0) {
   LegEvent r;
   r.status = status;
   r.reason = reason;
   r.warning = warning;
   r.txn = txn;
+  r.retry_after = retry_after;
   send_to(self, to, LegEventKind::reanswer, std::move(r));
 }
 
@@ -52,7 +53,7 @@ void note(Self* self, Party p, const LegEvent& ev) {
     case LegEventKind::hold:
     case LegEventKind::resume:
       leg.on_hold = ev.kind == LegEventKind::hold;
-      if (!st.ending) {
+      if (!st.ending && st.answered) {  // an early UPDATE: the answer decides the state
         const bool held = st.info.legs[0].on_hold || st.info.legs[1].on_hold;
         st.info.state = held ? "on_hold" : "answered";
       }
@@ -167,15 +168,34 @@ void relay_ack(Self* self, Party from, const LegEvent& ev) {
 
 }  // namespace
 
+// Whether an offer that came before the answer can be carried to the other leg's early dialog
+// (RFC 3311): an UPDATE, once the callee answered the INVITE's offer in a reliable 18x. Otherwise
+// the INVITE's offer is still in progress: 500 with Retry-After (RFC 3311 5.2). The SIP layer
+// checks each early dialog itself (the caller's got the answer reliably and PRACKed it).
+bool early_offer_allowed(Self* self, Party from, const LegEvent& ev) {
+  auto& st = self->state;
+  if (ev.method == "UPDATE" && st.b && st.b_early_answer) {
+    return true;
+  }
+  spdlog::info("call={} leg={} b2bua.offer.early_pending: {} before the early answer refused",
+               st.info.id, name(from), ev.method);
+  refuse(self, from, ev.txn, 500, "Server Internal Error", "b2bua.offer.early_pending",
+         st.oa.pick_retry_after());
+  return false;
+}
+
 void on_reoffer(Self* self, Party from, const LegEvent& ev) {
   auto& st = self->state;
-  if (!st.answered || st.ending || st.a_done || st.b_done) {
-    spdlog::info("call={} leg={} b2bua.offer.no_call: {} outside an established call refused",
-                 st.info.id, name(from), ev.method);
+  if (st.ending || st.a_done || st.b_done || (!st.answered && st.a_final)) {
+    spdlog::info("call={} leg={} b2bua.offer.no_call: {} outside a call refused", st.info.id,
+                 name(from), ev.method);
     refuse(self, from, ev.txn, 488, "Not Acceptable Here", "b2bua.offer.no_call");
     return;
   }
-  if (!st.oa.idle() || !st.a_confirmed) {
+  if (!st.answered && !early_offer_allowed(self, from, ev)) {
+    return;
+  }
+  if (!st.oa.idle() || (st.answered && !st.a_confirmed)) {
     // Glare (RFC 3261 14.1): an offer is open across the bridge (or the caller's ACK, which
     // completes the first one, has not arrived). The peer retries after its own random delay.
     spdlog::debug("call={} leg={} glare: 491 to a {}", st.info.id, name(from), ev.method);
@@ -232,6 +252,7 @@ void on_reanswer(Self* self, Party from, const LegEvent& ev) {
       resp.status = relayable ? ev.status : 500;
       resp.reason = relayable ? ev.reason : "Server Internal Error";
       resp.warning = ev.warning;
+      resp.retry_after = ev.retry_after;
       resp.txn = open.txn;
       send_to(self, open.from, LegEventKind::reanswer, std::move(resp));
       return;

@@ -16,6 +16,7 @@ bool CallLegState::on_sip(const LegEvent& ev) {
       }
       last_provisional = ev.status;
       last_provisional_sdp = ev.sdp;
+      early = true;
       break;
     case LegEventKind::answered:
       answered = true;
@@ -48,12 +49,13 @@ std::optional<SipAction> CallLegState::on_bridge_midcall(const LegEvent& cmd) co
     a.reason = a.status == cmd.status ? cmd.reason : "Server Internal Error";
     a.sdp = cmd.sdp;
     a.warning = cmd.warning;
+    a.retry_after = cmd.retry_after;
     return a;
   };
   switch (cmd.kind) {
     case LegEventKind::reoffer:
-      if (!answered) {
-        return std::nullopt;
+      if (!answered && !early) {
+        return std::nullopt;  // no dialog yet to carry it (the SIP layer checks an early one)
       }
       a.kind = SipActionKind::reoffer;
       a.method = cmd.method == "UPDATE" ? "UPDATE" : "INVITE";
@@ -98,8 +100,10 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
         a.status = cmd.status > 100 && cmd.status < 200 ? cmd.status : 180;
         a.reason = a.status == cmd.status ? cmd.reason : "Ringing";
         a.reliable = cmd.reliable;
+        early = true;
         return a;
       case LegEventKind::early_media:
+        early = true;
         a.kind = SipActionKind::respond;
         a.status = cmd.status > 100 && cmd.status < 200 ? cmd.status : 183;
         a.reason = a.status == cmd.status ? cmd.reason : "Session Progress";

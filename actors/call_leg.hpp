@@ -8,7 +8,8 @@
 //   A leg: ringing -> 18x, early_media -> 183 with SDP, answered -> 200 with SDP, failed -> final
 //          error (with Warning / Retry-After), bye -> BYE (or an error response before the answer).
 //   B leg: cancelled -> CANCEL (BYE once answered), bye -> BYE (CANCEL before the answer).
-//   Both, mid-call: reoffer -> re-INVITE/UPDATE (once answered), reanswer -> the response to
+//   Both, mid-call: reoffer -> re-INVITE/UPDATE (once answered; before that, an UPDATE in the
+//          early dialog, once a 18x went out or came in), reanswer -> the response to
 //          in-dialog request `txn` (or, method ACK, the ACK with the answer), info -> INFO (status
 //          0) or the response to INFO `txn`.
 // No replies, no timers: the bridge owns the call's timing.
@@ -37,6 +38,7 @@ struct CallLegState {
   bool final = false;     ///< a final response went out (A) or came in (B)
   bool ended = false;     ///< BYE sent or received, or terminated
   bool cancel_sent = false;  ///< B: CANCEL sent (a 2xx may still cross it and need a BYE)
+  bool early = false;        ///< an early dialog exists: a 18x went out (A) or came in (B)
   int last_provisional = 0;         ///< status of the last 18x seen
   std::string last_provisional_sdp; ///< its SDP
 

@@ -76,6 +76,11 @@ std::uint32_t OfferAnswer::pick_delay(Party responder) {
   return steps(rng_) * 10;
 }
 
+std::uint32_t OfferAnswer::pick_retry_after() {
+  std::uniform_int_distribution<std::uint32_t> seconds(1, 10);
+  return seconds(rng_);
+}
+
 std::optional<bool> sdp_holds(const std::string& sdp) {
   auto info = rtp::parse_sdp(sdp, nullptr);
   if (!info) {

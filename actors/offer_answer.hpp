@@ -73,6 +73,10 @@ public:
   /// B leg), else 0-2000 ms; in 10 ms steps.
   std::uint32_t pick_delay(Party responder);
 
+  /// RFC 3311 5.2 / RFC 3261 14.2: the Retry-After of a 500 to an offer that overlaps one in
+  /// progress, 1-10 s (0 would mean none).
+  std::uint32_t pick_retry_after();
+
 private:
   Stage stage_ = Stage::idle;
   std::optional<OpenOffer> open_;

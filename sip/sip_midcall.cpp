@@ -1,5 +1,6 @@
-// SipStack in the sofia thread, mid-call: re-INVITE, UPDATE and INFO inside an established dialog,
-// and the end of a session whose timer (RFC 4028) expired or whose refresh failed.
+// SipStack in the sofia thread, mid-call: re-INVITE, UPDATE and INFO inside a dialog (UPDATE in an
+// early one too, RFC 3311), and the end of a session whose timer (RFC 4028) expired or whose
+// refresh failed.
 #include <cstring>
 #include <string>
 
@@ -17,6 +18,13 @@ namespace b2bua::sip {
 using detail::refused_credentials;
 using detail::sdp_body;
 using detail::str;
+
+namespace {
+
+// Before the final response to the INVITE: the leg's dialog is an early one.
+bool early(const LegRec* rec) { return rec->is_a ? !rec->final_sent : !rec->final_received; }
+
+}  // namespace
 
 // -- mid-call: re-INVITE, UPDATE, INFO inside an established dialog -----------------------------------
 // Each in-dialog request the bridge answers is kept (a reference to its message, for NUTAG_WITH)
@@ -38,6 +46,9 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
     nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
     return;
   }
+  if (early(rec) && refuse_early_offer(nh, rec)) {
+    return;
+  }
   msg_t* msg = nua_current_request(nua);
   if (!msg) {
     nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
@@ -56,6 +67,53 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
   emit(std::move(ev));
 }
 
+// An offer in an early dialog (NUA answers an early re-INVITE itself: 500 or 491). RFC 3311 5.2
+// lets it in only once the dialog's first offer/answer is complete, i.e. its answer travelled in a
+// reliable 18x: before that, the caller's UPDATE gets 500 with Retry-After (we have not answered
+// its INVITE's offer reliably) and the callee's 491 (it has not answered ours). True: refused.
+bool SipStack::Impl::refuse_early_offer(nua_handle_t* nh, LegRec* rec) {
+  if (rec->early_answer_reliable) {
+    return false;
+  }
+  if (rec->is_a) {
+    std::string ra = std::to_string(retry_after_s());
+    nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
+                SIPTAG_RETRY_AFTER_STR(ra.c_str()),
+                SIPTAG_WARNING_STR(warning("b2bua.offer.early_pending").c_str()), TAG_END());
+  } else {
+    nua_respond(nh, SIP_491_REQUEST_PENDING, NUTAG_WITH_THIS(nua),
+                SIPTAG_WARNING_STR(warning("b2bua.offer.glare").c_str()), TAG_END());
+  }
+  return true;
+}
+
+// Whether the bridge's offer `a` may not go out on this early dialog (RFC 3311 5.1); if so the
+// refusal is reported as its reanswer. The caller must have our early answer reliably and have
+// PRACKed it: one that got it unreliably (no 100rel) never will before the 200 (488
+// b2bua.offer.early_unreliable); one that has not yet gets 500 with Retry-After
+// (b2bua.offer.early_pending), as does a callee whose answer has not come reliably.
+bool SipStack::Impl::early_offer_blocked(LegRec* rec, const SipAction& a) {
+  if (!early(rec)) {
+    return false;
+  }
+  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
+  ev.method = a.method;
+  ev.warning = "b2bua.offer.early_pending";
+  if (rec->is_a && (!rec->caller_100rel || !rec->unreliable_early_sdp.empty())) {
+    ev.status = 488;
+    ev.reason = "Not Acceptable Here";
+    ev.warning = "b2bua.offer.early_unreliable";
+  } else if (a.method == "UPDATE" && rec->early_answer_reliable &&
+             (!rec->is_a || rec->early_answer_pracked)) {
+    return false;
+  }
+  if (ev.status == 500) {
+    ev.retry_after = retry_after_s();
+  }
+  emit(std::move(ev));
+  return true;
+}
+
 void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* phrase,
                                          const sip_t* sip) {
   rec->reoffer_out = false;
@@ -68,6 +126,9 @@ void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* ph
   ev.sdp = sdp_body(sip);
   if (!sip && status >= 300 && status != 491) {
     ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
+  }
+  if (sip && sip->sip_retry_after && status >= 300) {
+    ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
   }
   refused_credentials(ev);
   emit(std::move(ev));
@@ -143,6 +204,7 @@ void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
   const bool with_sdp = !a.sdp.empty();
   const bool with_warning = !a.warning.empty() && a.status >= 300;
   std::string warn = with_warning ? warning(a.warning) : std::string();
+  std::string ra = std::to_string(a.retry_after);
   const char* phrase = a.reason.empty() ? sip_status_phrase(a.status)
                                         : su_strdup(nua_handle_home(rec->nh), a.reason.c_str());
   if (!phrase) {
@@ -151,7 +213,9 @@ void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
   nua_respond(rec->nh, a.status, phrase, NUTAG_WITH(it->second.msg),
               TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
               TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
-              TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())), TAG_END());
+              TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())),
+              TAG_IF(a.retry_after > 0 && a.status >= 300, SIPTAG_RETRY_AFTER_STR(ra.c_str())),
+              TAG_END());
   if (a.status >= 200) {
     if (a.status < 300 && it->second.offerless_invite && with_sdp) {
       rec->answer_in_ack = true;
@@ -168,6 +232,9 @@ void SipStack::Impl::send_reoffer(LegRec* rec, const SipAction& a) {
     ev.method = a.method;
     ev.warning = "b2bua.offer.overlap";
     emit(std::move(ev));
+    return;
+  }
+  if (early_offer_blocked(rec, a)) {
     return;
   }
   rec->reoffer_out = true;

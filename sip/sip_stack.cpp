@@ -276,6 +276,11 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
     case nua_i_state:
       on_state(nh, rec, tags);
       return;
+    case nua_i_prack:
+      if (rec && rec->is_a && rec->early_answer_reliable) {
+        rec->early_answer_pracked = true;  // the caller has our early answer (RFC 3262)
+      }
+      return;
     case nua_r_options:
       if (rec && rec->probe_to && status >= 200) {
         caf::anon_send(rec->probe_to, probe_atom::value, rec->probe_tag, status);
@@ -302,7 +307,6 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
     case nua_i_refer:
     case nua_i_publish:
     case nua_i_register:
-    case nua_i_prack:
       // NUA answered these by itself. A handle NUA made for an out-of-dialog request is ours to free.
       if (!rec && nh) {
         nua_handle_destroy(nh);
@@ -426,6 +430,9 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
       ev.sdp = sdp_body(sip);
       ev.kind = ev.sdp.empty() ? LegEventKind::ringing : LegEventKind::early_media;
       ev.reliable = sip && sip->sip_rseq;  // NUA PRACKs it by itself
+      if (ev.reliable && !ev.sdp.empty()) {
+        rec->early_answer_reliable = true;  // the early dialog may carry UPDATEs (RFC 3311)
+      }
     }
   } else if (status < 300) {
     rec->final_received = true;
@@ -640,6 +647,7 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
   std::string sdp = a.sdp;
   if (provisional && !sdp.empty()) {
     rec->unreliable_early_sdp = reliable ? std::string() : sdp;
+    rec->early_answer_reliable = rec->early_answer_reliable || reliable;
   } else if (a.status >= 200 && a.status < 300 && sdp.empty()) {
     sdp = rec->unreliable_early_sdp;  // never lose the early answer the caller cannot rely on
   }

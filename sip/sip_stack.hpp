@@ -6,7 +6,9 @@
 // It answers by itself, without actors: new INVITEs while draining or over max_calls (503 with
 // Retry-After), Max-Forwards 0 (483), an INVITE carrying one of our own B-leg Call-IDs (482, a loop),
 // OPTIONS (200), requests in unknown dialogs (481, by NUA), INVITEs that fail digest authentication
-// (401/407/403/400, see inbound_auth.hpp). A B leg's 401/407 is answered once with the backend's
+// (401/407/403/400, see inbound_auth.hpp), UPDATEs without SDP (200), offers in an early dialog
+// whose first offer/answer is not complete (500 with Retry-After from the caller, 491 from the
+// callee; see ARCHITECTURE.md, "UPDATE in the early dialog"). A B leg's 401/407 is answered once with the backend's
 // configured credentials (BackendCredential), else the leg fails with 403; so are its mid-call
 // requests' (re-INVITE, UPDATE, INFO), once per request.
 #pragma once

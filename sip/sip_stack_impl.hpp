@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <random>
 #include <string>
 #include <strings.h>
 #include <unordered_map>
@@ -87,6 +88,9 @@ struct LegRec {
   bool caller_100rel = false;     // the caller's INVITE has 100rel in Supported or Require
   bool caller_requires_100rel = false;
   std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
+  // The early dialog's first offer/answer (RFC 3262): complete once the answer travelled reliably.
+  bool early_answer_reliable = false;  // A: a reliable 18x with SDP went out; B: came in
+  bool early_answer_pracked = false;   // A: the caller PRACKed it
   bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
 };
 
@@ -105,6 +109,7 @@ struct SipStack::Impl {
   bool shut_down = false;
   bool options_by_app = false;  // NUTAG_APPL_METHOD("OPTIONS"): auth.methods has OPTIONS
   std::uint64_t next_txn = 0;  // in-dialog request ids, unique for the process
+  std::minstd_rand rng{std::random_device{}()};  // Retry-After values
 
   // -- helpers --
   void emit(LegEvent ev) { caf::anon_send(transport, leg_atom::value, std::move(ev)); }
@@ -161,6 +166,10 @@ struct SipStack::Impl {
                 TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
   }
 
+  // RFC 3311 5.2 / RFC 3261 14.2: Retry-After on a 500 to an overlapping offer, 0-10 s (>= 1 here:
+  // 0 means "none" to the actors).
+  std::uint32_t retry_after_s() { return 1 + static_cast<std::uint32_t>(rng() % 10); }
+
   LegRec* find(LegId id) {
     auto i = legs.find(id);
     return i == legs.end() ? nullptr : i->second.get();
@@ -194,6 +203,8 @@ struct SipStack::Impl {
   bool authenticate(LegRec* rec, int status, const sip_t* sip);
   void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip, const char* method);
+  bool refuse_early_offer(nua_handle_t* nh, LegRec* rec);
+  bool early_offer_blocked(LegRec* rec, const SipAction& a);
   void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
   void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_ack(LegRec* rec, const sip_t* sip);

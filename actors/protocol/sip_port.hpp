@@ -21,9 +21,10 @@ enum class SipActionKind : std::uint8_t {
   abandon,  ///< give up a B leg at once (failover): CANCEL if it may be ringing, then `terminated`
   redirect, ///< answer the A leg's INVITE with `status` (3xx) and a Contact (`contact`)
   options,  ///< send OPTIONS to `invite.request_uri`; (probe_atom, tag, status) goes to `reply_to`
-  // Mid-call, on an established dialog:
+  // Mid-call, on an established dialog (an UPDATE also on an early one):
   reoffer,  ///< send a re-INVITE or UPDATE (`method`) with `sdp` ("" = a re-INVITE without offer)
-  respond_request,  ///< respond to in-dialog request `tag`: status, reason, sdp, warning
+  respond_request,  ///< respond to in-dialog request `tag`: status, reason, sdp, warning,
+                    ///< retry_after
   info,     ///< send INFO with `content_type` and `body`; its response comes back tagged `tag`
   ack,      ///< ACK the 2xx of our offerless re-INVITE, with the answer `sdp`
 };

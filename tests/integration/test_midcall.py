@@ -1,6 +1,7 @@
 """Mid-call requests through b2buad with SIPp on both sides: hold and resume from either party
-(RFC 6337 directions, o= versions), re-INVITE without SDP, DTMF by SIP INFO both ways, glare.
-Relay mode (the default) and bypass."""
+(RFC 6337 directions, o= versions), re-INVITE without SDP, DTMF by SIP INFO both ways, glare,
+UPDATE in the early dialog (RFC 3311 with RFC 3262), session timers. Relay mode (the default) and
+bypass."""
 
 import re
 
@@ -23,6 +24,17 @@ def origin_versions(messages, direction, status=None, method=None, cseq="INVITE"
     return out
 
 
+def origin(body):
+    """(user, version) of an SDP body's o= line."""
+    found = re.search(r"^o=(\S+) \S+ (\d+) ", body, re.M)
+    return (found.group(1), int(found.group(2))) if found else (None, None)
+
+
+def audio_port(body):
+    found = re.search(r"^m=audio (\d+) ", body, re.M)
+    return int(found.group(1)) if found else None
+
+
 def received(msgs, method=None, status=None, cseq=None):
     """The received messages with that request method, or that status (and CSeq method)."""
     return [m for m in msgs if m.direction == "received" and
@@ -34,6 +46,7 @@ class _MidCallBase(harness.B2buaTestCase):
 
     def start(self, mode="relay", **kwargs):
         first, last = harness.even_port_range(4)
+        self.relay_ports = range(first, last + 1)
         return harness.start_b2bua_with(
             self, {"media": {"listen_ip": harness.HOST, "ports": "%d-%d" % (first, last),
                              "mode": mode}}, **kwargs)
@@ -226,6 +239,87 @@ class SessionTimerTest(_MidCallBase):
         bye = self.failed_refresh(403)
         self.assertEqual(bye.header("Reason"), ['SIP;cause=403;text="Session refresh failed"'])
 
+
+
+class EarlyUpdateTest(_MidCallBase):
+    """RFC 3311 UPDATE in the early dialog, after the first offer/answer completed in the callee's
+    reliable 183 (RFC 3262), carried to the other leg's early dialog; the 200 to the INVITE then
+    carries no SDP and the call goes on."""
+
+    def early_update(self, mode, uac_scenario, uas_scenario):
+        srv = self.start(mode)
+        uac, uas = self.call(srv, uac_scenario, uas_scenario)
+        return (harness.sipp_messages(uac.result.path("messages")),
+                harness.sipp_messages(uas.result.path("messages")))
+
+    def assertRewritten(self, body, was, version):
+        """Relay mode: b2buad's own o= (never the peer's) at `version`, a relay port."""
+        self.assertEqual(origin(body)[1], version, body)
+        self.assertNotEqual(origin(body)[0], was, body)
+        self.assertIn(audio_port(body), self.relay_ports, body)
+
+    def test_caller_updates_the_early_session_relay(self):
+        caller, callee = self.early_update("relay", "uac_early_update", "uas_early_update")
+        invite = received(callee, method="INVITE")[0]
+        update = received(callee, method="UPDATE")
+        self.assertEqual(len(update), 1)
+        # b2buad's offer on the B leg: its own o=, one version up from the INVITE's, relay port
+        self.assertRewritten(update[0].body, "caller", origin(invite.body)[1] + 1)
+        self.assertIn("a=sendonly", update[0].body)
+        early = received(caller, status=183)[0]
+        answer = received(caller, status=200, cseq="UPDATE")
+        self.assertEqual(len(answer), 1)
+        self.assertRewritten(answer[0].body, "callee", origin(early.body)[1] + 1)
+        self.assertEqual(audio_port(answer[0].body), audio_port(early.body))
+        ok = received(caller, status=200, cseq="INVITE")
+        self.assertEqual([m.body for m in ok], [""], "the 200 must not bring an SDP back")
+
+    def test_caller_updates_the_early_session_bypass(self):
+        caller, callee = self.early_update("bypass", "uac_early_update", "uas_early_update")
+        self.assertEqual(origin(received(callee, method="UPDATE")[0].body), ("caller", 2))
+        self.assertEqual(origin(received(caller, status=200, cseq="UPDATE")[0].body),
+                         ("callee", 2))
+
+    def test_callee_updates_the_early_session_relay(self):
+        caller, callee = self.early_update("relay", "uac_early_update_in",
+                                           "uas_early_update_out")
+        early = received(caller, status=183)[0]
+        update = received(caller, method="UPDATE")
+        self.assertEqual(len(update), 1)
+        self.assertRewritten(update[0].body, "callee", origin(early.body)[1] + 1)
+        self.assertEqual(audio_port(update[0].body), audio_port(early.body))
+        invite = received(callee, method="INVITE")[0]
+        answer = received(callee, status=200, cseq="UPDATE")
+        self.assertRewritten(answer[0].body, "caller", origin(invite.body)[1] + 1)
+        self.assertEqual(audio_port(answer[0].body), audio_port(invite.body))
+
+    def test_callee_updates_the_early_session_bypass(self):
+        caller, callee = self.early_update("bypass", "uac_early_update_in",
+                                           "uas_early_update_out")
+        self.assertEqual(origin(received(caller, method="UPDATE")[0].body), ("callee", 2))
+        self.assertEqual(origin(received(callee, status=200, cseq="UPDATE")[0].body),
+                         ("caller", 2))
+
+    def test_callee_update_to_a_caller_without_100rel_gets_488(self):
+        """The caller got the early answer unreliably, so its early dialog can carry no offer:
+        488 b2bua.offer.early_unreliable to the callee, nothing to the caller, whose 200 still
+        repeats the early answer (uac_early_no100rel checks it)."""
+        srv = self.start()
+        uas = self.uas(srv, "uas_early_update_refused", ruser=None,
+                       keys={"warning": "b2bua.offer.early_unreliable"})
+        uac = self.uac(srv, "uac_early_no100rel", callee=uas).run()
+        uas.wait()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+        caller = harness.sipp_messages(uac.result.path("messages"))
+        self.assertEqual(received(caller, method="UPDATE"), [])
+
+    def test_garbage_sdp_in_an_early_update_gets_488(self):
+        """Relay mode reads every offer: an unreadable one is refused with 488
+        b2bua.sdp.unparseable and never reaches the callee; the next UPDATE does."""
+        caller, callee = self.early_update("relay", "uac_early_update_bad", "uas_early_update")
+        self.assertEqual(len(received(callee, method="UPDATE")), 1)
+        self.assertEqual(len(received(caller, status=488)), 1)
 
 
 if __name__ == "__main__":

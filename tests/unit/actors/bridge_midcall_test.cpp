@@ -39,6 +39,14 @@ struct MidCallFixture : ActorFixture {
     sched.run();
   }
 
+  // The callee answers the INVITE's offer in a reliable 183 (RFC 3262).
+  void early_answer(std::string body = "v=0 early answer") {
+    LegEvent ev = make_event(b_leg, LegEventKind::early_media, 183, "Session Progress");
+    ev.sdp = std::move(body);
+    ev.reliable = true;
+    send(b_leg, std::move(ev));
+  }
+
   void answer_call(bool confirm = true) {
     sip_event(b_leg, LegEventKind::answered, 200, "OK", "v=0 answer");
     if (confirm) {
@@ -181,10 +189,13 @@ TEST_CASE_FIXTURE(MidCallFixture, "crossing offers: the caller's 491 is retried 
   CHECK(last(b_leg).status == 200);
 }
 
-TEST_CASE_FIXTURE(MidCallFixture, "offers before the caller's ACK get 491, before the answer 488") {
+TEST_CASE_FIXTURE(MidCallFixture, "offers before the caller's ACK get 491, before the early answer 500") {
   reoffer(a_leg, 1, "v=0 early", "UPDATE");
-  CHECK(last(a_leg).status == 488);
-  CHECK(last(a_leg).warning == "b2bua.offer.no_call");
+  CHECK(last(a_leg).status == 500);
+  CHECK(last(a_leg).warning == "b2bua.offer.early_pending");
+  CHECK(last(a_leg).retry_after >= 1);
+  CHECK(last(a_leg).retry_after <= 10);
+  CHECK(count(b_leg) == 1);  // only the INVITE
   answer_call(false);
   reoffer(b_leg, 2, "v=0 b");
   CHECK(last(b_leg).status == 491);
@@ -319,4 +330,81 @@ TEST_CASE_FIXTURE(MidCallFixture, "a reliable 18x from the callee is relayed as 
   send(b_leg, plain);
   CHECK(last(a_leg).status == 180);
   CHECK_FALSE(last(a_leg).reliable);
+}
+
+TEST_CASE_FIXTURE(MidCallFixture, "an early UPDATE from the caller reaches the callee once it answered reliably") {
+  early_answer();
+  CHECK(last(a_leg).sdp == "v=0 early answer");
+  reoffer(a_leg, 11, "v=0 early update", "UPDATE");
+  auto b = last(b_leg);
+  CHECK(b.kind == SipActionKind::reoffer);
+  CHECK(b.method == "UPDATE");
+  CHECK(b.sdp == "v=0 early update");
+  reoffer(b_leg, 12, "v=0 crossing", "UPDATE");  // glare in the early dialog too
+  CHECK(last(b_leg).status == 491);
+  CHECK(last(b_leg).warning == "b2bua.offer.glare");
+  reanswer(b_leg, 200, "v=0 early update answer", "UPDATE");
+  auto a = last(a_leg);
+  CHECK(a.kind == SipActionKind::respond_request);
+  CHECK(a.tag == 11);
+  CHECK(a.status == 200);
+  CHECK(a.sdp == "v=0 early update answer");
+  CHECK(info().state == "early");
+}
+
+TEST_CASE_FIXTURE(MidCallFixture, "after a reliable early answer the callee's 200 and later 18x bring no SDP back") {
+  early_answer();
+  reoffer(a_leg, 11, sdp("alice", "sendonly"), "UPDATE");
+  reanswer(b_leg, 200, sdp("bob", "recvonly"), "UPDATE");
+  CHECK(info().legs[0].on_hold);
+  CHECK(info().state == "early");  // held, but not answered yet
+  LegEvent again = make_event(b_leg, LegEventKind::early_media, 183, "Session Progress");
+  again.sdp = "v=0 early answer";  // the old answer once more
+  again.status = 180;
+  send(b_leg, again);
+  CHECK(last(a_leg).status == 180);
+  CHECK(last(a_leg).sdp.empty());
+  sip_event(b_leg, LegEventKind::answered, 200, "OK", "v=0 early answer");
+  auto a = last(a_leg);
+  CHECK(a.kind == SipActionKind::respond);
+  CHECK(a.status == 200);
+  CHECK(a.sdp.empty());
+  CHECK(info().state == "on_hold");
+  sip_event(a_leg, LegEventKind::confirmed);
+  reoffer(b_leg, 13, sdp("bob", "sendrecv"));  // the answered call's offers go on as before
+  CHECK(last(a_leg).kind == SipActionKind::reoffer);
+}
+
+TEST_CASE_FIXTURE(MidCallFixture, "an early UPDATE from the callee goes to the caller, a refusal with Retry-After comes back") {
+  early_answer();
+  reoffer(b_leg, 21, "v=0 callee update", "UPDATE");
+  auto a = last(a_leg);
+  CHECK(a.kind == SipActionKind::reoffer);
+  CHECK(a.method == "UPDATE");
+  LegEvent refused = make_event(a_leg, LegEventKind::reanswer, 500, "Server Internal Error");
+  refused.method = "UPDATE";
+  refused.warning = "b2bua.offer.early_pending";
+  refused.retry_after = 4;
+  send(a_leg, refused);
+  auto b = last(b_leg);
+  CHECK(b.kind == SipActionKind::respond_request);
+  CHECK(b.tag == 21);
+  CHECK(b.status == 500);
+  CHECK(b.warning == "b2bua.offer.early_pending");
+  CHECK(b.retry_after == 4);
+  reoffer(a_leg, 22, "v=0 caller update", "UPDATE");  // closed: the next early offer goes
+  CHECK(last(b_leg).kind == SipActionKind::reoffer);
+}
+
+TEST_CASE_FIXTURE(MidCallFixture, "before the answer a re-INVITE is refused, and after a failed call any offer") {
+  early_answer();
+  reoffer(a_leg, 31, "v=0 reinvite", "INVITE");
+  CHECK(last(a_leg).status == 500);
+  CHECK(last(a_leg).warning == "b2bua.offer.early_pending");
+  CHECK(last(b_leg).kind != SipActionKind::reoffer);
+  sip_event(b_leg, LegEventKind::failed, 486, "Busy Here");
+  reoffer(a_leg, 32, "v=0 late", "UPDATE");
+  CHECK(last(a_leg).tag == 32);
+  CHECK(last(a_leg).status == 488);
+  CHECK(last(a_leg).warning == "b2bua.offer.no_call");
 }
