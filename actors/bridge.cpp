@@ -122,6 +122,9 @@ const char* bye_reason(const LegEvent& ev, const char* peer_bye) {
   if (ev.warning == "b2bua.session.refresh_failed") {
     return "session_refresh_failed";
   }
+  if (ev.warning == "b2bua.dialog.ended") {
+    return "dialog_ended";  // a 481, 408, 404... to a request of ours ended that leg's dialog
+  }
   return peer_bye;
 }
 

@@ -39,6 +39,8 @@ void refuse(Self* self, Party to, std::uint64_t txn, int status, const char* rea
   send_to(self, to, LegEventKind::reanswer, std::move(r));
 }
 
+bool ends_far_dialog(const LegEvent& ev) { return ev.warning == "b2bua.dialog.ended"; }
+
 void publish(Self* self) {
   if (self->state.registry) {
     self->send(self->state.registry, update_atom::value, self->state.info);
@@ -248,7 +250,9 @@ void on_reanswer(Self* self, Party from, const LegEvent& ev) {
       }
       st.offer_holds.reset();
       LegEvent resp;
-      const bool relayable = ev.status >= 300 && ev.status < 700;
+      // A status that ended the far dialog (RFC 5057) says nothing about the offerer's: 500, then
+      // the bridge ends the call with that status as the Reason of the offerer's BYE.
+      const bool relayable = ev.status >= 300 && ev.status < 700 && !ends_far_dialog(ev);
       resp.status = relayable ? ev.status : 500;
       resp.reason = relayable ? ev.reason : "Server Internal Error";
       resp.warning = ev.warning;
@@ -283,7 +287,7 @@ void on_info(Self* self, Party from, const LegEvent& ev) {
   if (ev.status != 0) {
     // The far side's answer to the INFO we relayed: it answers the sender's INFO.
     LegEvent resp;
-    const bool relayable = ev.status >= 200 && ev.status < 700;
+    const bool relayable = ev.status >= 200 && ev.status < 700 && !ends_far_dialog(ev);
     resp.status = relayable ? ev.status : 500;
     resp.reason = relayable ? ev.reason : "Server Internal Error";
     resp.warning = ev.warning;

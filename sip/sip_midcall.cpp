@@ -10,6 +10,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_util.h>
 
 #include "sip/sip_stack_impl.hpp"
 
@@ -131,7 +132,37 @@ void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* ph
     ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
   }
   refused_credentials(ev);
+  const bool ended =
+      ends_dialog(rec, status, rec->reoffer_update ? sip_method_update : sip_method_invite);
+  if (ended) {
+    ev.warning = "b2bua.dialog.ended";
+  }
   emit(std::move(ev));
+  if (ended) {
+    on_dialog_ended(rec, status);
+  }
+}
+
+// RFC 5057 (sofia's sip_response_terminates_dialog): a final response to our request in an
+// established dialog that ends the dialog or its session usage (404, 408, 410, 480, 481, 482...):
+// nothing more can be sent on this leg. 491 and challenges are handled before this.
+bool SipStack::Impl::ends_dialog(const LegRec* rec, int status, sip_method_t method) const {
+  if (!rec->answered || rec->bye_sent || status < 300 || status > 699 || status == 491) {
+    return false;
+  }
+  int graceful = 0;
+  return sip_response_terminates_dialog(status, method, &graceful) != 0;
+}
+
+// The leg is over: the bridge learns it as a BYE with the response as its cause (it ends the
+// other leg with that Reason), and the handle is released at once; NUA's own BYE, if it sends
+// one, is not mistaken for a session-timer expiry.
+void SipStack::Impl::on_dialog_ended(LegRec* rec, int status) {
+  rec->bye_sent = true;
+  LegEvent bye = make_event(rec->id, LegEventKind::bye, status, "Dialog ended");
+  bye.warning = "b2bua.dialog.ended";
+  emit(std::move(bye));
+  release_handle(rec);
 }
 
 void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {

@@ -260,7 +260,14 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
         refused_credentials(ev);
         ev.txn = rec->infos_out.front();
         rec->infos_out.pop_front();
+        const bool ended = ends_dialog(rec, status, sip_method_info);
+        if (ended) {
+          ev.warning = "b2bua.dialog.ended";
+        }
         emit(std::move(ev));
+        if (ended) {
+          on_dialog_ended(rec, status);
+        }
       }
       return;
     case nua_i_bye:

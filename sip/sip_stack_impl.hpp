@@ -209,6 +209,8 @@ struct SipStack::Impl {
   void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_ack(LegRec* rec, const sip_t* sip);
   void on_refresh_failed(LegRec* rec, int status);
+  bool ends_dialog(const LegRec* rec, int status, sip_method_t method) const;
+  void on_dialog_ended(LegRec* rec, int status);
 
   // -- actions --
   void execute(const SipAction& a);

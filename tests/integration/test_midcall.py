@@ -134,6 +134,22 @@ class MidCallTest(_MidCallBase):
         self.assertEqual(len(acks), 1, "the callee's ACK must carry the caller's answer")
         self.assertIn("c=IN IP4 %s" % harness.HOST, acks[0].body)
 
+    def test_reinvite_refused_481_ends_the_call_with_its_cause(self):
+        """The callee answers the re-INVITE 481 (RFC 5057: its dialog is gone): the caller's
+        re-INVITE fails, the caller gets b2buad's BYE with Reason cause=481, the call ends with
+        that cause (not as a session timeout)."""
+        srv = self.start()
+        uac, uas = self.call(srv, "uac_reinvite_481", "uas_reinvite_481")
+        msgs = harness.sipp_messages(uac.result.path("messages"))
+        refused = [m for m in msgs if m.direction == "received" and m.cseq_method == "INVITE" and
+                   m.status is not None and m.status >= 300]
+        self.assertTrue(refused, "the caller's re-INVITE got no error")
+        self.assertEqual(refused[0].status, 500, "a 481 of the far dialog is not the caller's")
+        cdr = harness.wait_until(lambda: (srv.get("/v1/cdrs")[1].get("cdrs") or [None])[0], 5.0)
+        self.assertIsNotNone(cdr, "no call record")
+        self.assertEqual(cdr["disconnect_reason"], "dialog_ended")
+        self.assertNotIn("b2bua.session.expired", srv.logs(300))
+
     def glare(self, uac_scenario, uas_scenario, hold_ms=300):
         """Both parties offer at once; returns the times b2buad sent its offer to the party that
         answered 491, first and retried."""
