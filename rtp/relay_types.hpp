@@ -88,6 +88,54 @@ typename Inspector::result_type inspect(Inspector& f, RelayPorts& x) {
   return f(caf::meta::type_name("RelayPorts"), x.relay, x.ip, x.streams);
 }
 
+/// How the relay treats the RFC 4733 telephone-events one side sends on one stream.
+struct DtmfPickup {
+  Side side = Side::a;        ///< the side whose packets these are
+  std::uint32_t stream = 0;   ///< index of the m= line among the relayed streams
+  std::int16_t payload_type = -1;  ///< the telephone-event PT that side sends; -1 = off
+  std::uint32_t clock_rate = 8000;  ///< of the telephone-event format (durations in ms)
+  bool forward = true;  ///< false: event packets are reported but not sent to the other side
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, DtmfPickup& x) {
+  return f(caf::meta::type_name("DtmfPickup"), x.side, x.stream, x.payload_type, x.clock_rate,
+           x.forward);
+}
+
+/// A digit the relay sends as RFC 4733 events towards one side (SIP INFO converted).
+struct DigitRequest {
+  Side towards = Side::b;
+  std::uint32_t stream = 0;
+  std::string digit;                ///< 0-9, *, #, A-D
+  std::uint32_t duration_ms = 160;  ///< clamped to 40..5000
+  std::uint8_t payload_type = 101;  ///< the telephone-event PT that side receives
+  std::uint32_t clock_rate = 8000;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, DigitRequest& x) {
+  return f(caf::meta::type_name("DigitRequest"), x.towards, x.stream, x.digit, x.duration_ms,
+           x.payload_type, x.clock_rate);
+}
+
+/// A digit one side sent as RFC 4733 events, seen to its end by the relay.
+struct PickedDigit {
+  RelayId relay = 0;
+  std::uint32_t stream = 0;
+  Side side = Side::a;        ///< the side that sent it
+  std::string digit;          ///< 0-9, *, #, A-D
+  std::uint32_t duration_ms = 0;
+
+  friend bool operator==(const PickedDigit&, const PickedDigit&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, PickedDigit& x) {
+  return f(caf::meta::type_name("PickedDigit"), x.relay, x.stream, x.side, x.digit,
+           x.duration_ms);
+}
+
 /// Counters of what one side sent to us (summed over the relay's streams).
 struct SideStats {
   std::uint64_t packets = 0;       ///< accepted packets, RTP and RTCP
@@ -131,6 +179,9 @@ struct RelayTotals {
   std::uint64_t rx_batches = 0;  ///< recvmmsg calls that returned packets
   std::uint64_t tx_batches = 0;  ///< sendmmsg calls
   std::uint64_t relays = 0;      ///< relays live now
+  std::uint64_t digits_picked = 0;    ///< RFC 4733 digits seen to their end
+  std::uint64_t digits_injected = 0;  ///< digits b2buad sent as RFC 4733 events
+  std::uint64_t digits_dropped = 0;   ///< digit requests over a relay's queue limit
 };
 
 }  // namespace b2bua::rtp
