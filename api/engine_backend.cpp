@@ -178,6 +178,9 @@ StatsSnapshot Engine::stats() const {
     s.media.forwarded = t.forwarded;
     s.media.dropped = t.dropped;
     s.media.relays_active = t.relays;
+    s.media.digits_picked = t.digits_picked;
+    s.media.digits_injected = t.digits_injected;
+    s.media.digits_dropped = t.digits_dropped;
     s.media.ports_available = parts_->media->ports_available();
   }
   for (std::size_t code = 100; code < c.final_responses.size(); ++code) {

@@ -201,6 +201,13 @@ void media_and_process(Writer& w, const MetricsInput& in) {
            static_cast<double>(m.relays_active));
   w.single("b2bua_rtp_ports_available", "gauge", "RTP port pairs left in the pool.",
            static_cast<double>(m.ports_available));
+  w.head("b2bua_rtp_dtmf_digits_total", "counter",
+         "RFC 4733 digits: picked up from a side, sent by b2buad, dropped over the queue limit.");
+  w.sample("b2bua_rtp_dtmf_digits_total", static_cast<double>(m.digits_picked), "kind=\"picked\"");
+  w.sample("b2bua_rtp_dtmf_digits_total", static_cast<double>(m.digits_injected),
+           "kind=\"injected\"");
+  w.sample("b2bua_rtp_dtmf_digits_total", static_cast<double>(m.digits_dropped),
+           "kind=\"dropped\"");
   w.single("b2bua_process_resident_memory_bytes", "gauge", "Resident memory of b2buad.",
            static_cast<double>(in.resident_bytes));
   w.single("b2bua_process_virtual_memory_bytes", "gauge", "Virtual memory of b2buad.",

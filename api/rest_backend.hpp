@@ -33,6 +33,9 @@ struct StatsSnapshot {
     std::uint64_t dropped = 0;
     std::uint64_t relays_active = 0;    ///< calls whose media is anchored now
     std::uint64_t ports_available = 0;  ///< RTP port pairs left in the pool
+    std::uint64_t digits_picked = 0;    ///< RFC 4733 digits seen to their end
+    std::uint64_t digits_injected = 0;  ///< digits sent as RFC 4733 events (INFO converted)
+    std::uint64_t digits_dropped = 0;   ///< digits over a relay's queue limit
   } media;
   // Outcomes of finished calls (api/call_stats.hpp).
   std::map<std::string, std::uint64_t> failed_by_reason;  ///< end reason -> unanswered calls

@@ -114,6 +114,20 @@ caf::behavior relay_actor(Self* self, std::shared_ptr<RelayControl> engine, Rela
         }
         return caf::unit;
       },
+      // Fire and forget: the only errors are a relay already gone or a stream it never had.
+      [self](dtmf_atom, const DtmfPickup& p) {
+        auto me = caf::actor_cast<caf::actor>(self);
+        auto on_digit = [me](const PickedDigit& d) { caf::anon_send(me, digit_atom::value, d); };
+        self->state.engine->set_dtmf(self->state.id, p, on_digit);
+      },
+      [self](digit_atom, const DigitRequest& d) {
+        self->state.engine->send_digit(self->state.id, d);
+      },
+      [self](digit_atom, const PickedDigit& d) {
+        if (self->state.watcher) {
+          self->send(self->state.watcher, digit_atom::value, d);
+        }
+      },
       [self](stats_atom) {
         auto token = self->state.next_token++;
         auto promise = self->make_response_promise<RelayStats>();

@@ -12,11 +12,17 @@
 //   (stats_atom) -> RelayStats. Answered from the worker thread's snapshot, normally within
 //     milliseconds; the requester sets its own timeout (config timers.request_ms or so).
 // In (no reply):
+//   (dtmf_atom, DtmfPickup) - how one side's RFC 4733 events are picked up (payload type, clock,
+//     forwarded or not); its digits come back as below. Ignored for a relay already gone.
+//   (digit_atom, DigitRequest) - send a digit as RFC 4733 events towards one side (queued in the
+//     worker; dropped and counted beyond max_queued_digits).
 //   (answered_atom) - the call is answered: from now on, no packet in either direction for
 //     `timeout_s` (counted from the answer or the last packet seen) sends the timeout below.
 //   (release_atom) - quit; the ports go back to the pool.
 // Out: (counters_atom, RelayStats) to the watcher after every periodic snapshot (about once a
 //   second once answered), for the call table.
+// Out: (digit_atom, PickedDigit) to the watcher for each digit a side sent as RFC 4733 events
+//   (the worker posts it to the relay with the same atom).
 // Out: (rtp_timeout_atom, RelayId) to the watcher, once. The actor stays up (the watcher ends the
 //   call and then releases the relay).
 // Timer: after `answered_atom`, every `check_ms` on the CAF clock, a counters snapshot.
@@ -49,6 +55,8 @@ using release_atom = caf::atom_constant<caf::atom("release")>;        // bridge 
 using rtp_timeout_atom = caf::atom_constant<caf::atom("rtp_tmout")>;  // relay -> watcher
 using rtp_tick_atom = caf::atom_constant<caf::atom("rtp_tick")>;      // relay -> itself
 using counters_atom = caf::atom_constant<caf::atom("counters")>;      // worker -> relay
+using dtmf_atom = caf::atom_constant<caf::atom("dtmf")>;              // bridge -> relay
+using digit_atom = caf::atom_constant<caf::atom("digit")>;  // bridge <-> relay <- worker
 
 /// The error category of RelayErrc values inside caf::error.
 constexpr caf::atom_value relay_error_category = caf::atom("rtp");

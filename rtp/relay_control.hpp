@@ -15,6 +15,9 @@ class RelayControl {
   /// normally; on the calling thread when the relay is unknown or its worker is not running.
   /// Must not block (post the result where it is needed, e.g. with caf::anon_send).
   using StatsCallback = std::function<void(const RelayStats&)>;
+  /// Receives each digit a side sent as RFC 4733 events, on the relay's worker thread. Must not
+  /// block (post it on, e.g. with caf::anon_send).
+  using DigitCallback = std::function<void(const PickedDigit&)>;
 
   virtual ~RelayControl() = default;
 
@@ -33,6 +36,15 @@ class RelayControl {
 
   /// Requests a counters snapshot of one relay. Any thread; never blocks.
   virtual void stats(RelayId id, StatsCallback cb) = 0;
+
+  /// Sets how one side's RFC 4733 packets on one stream are picked up (reported to `cb`, which
+  /// replaces the relay's callback unless empty) and whether they are still forwarded. Any
+  /// thread; applied asynchronously, in order with the other commands.
+  virtual RelayErrc set_dtmf(RelayId id, const DtmfPickup& pickup, DigitCallback cb) = 0;
+
+  /// Queues a digit to be sent as RFC 4733 events towards one side (a relay sends one digit at a
+  /// time; beyond `max_queued_digits` waiting, requests are dropped and counted). Any thread.
+  virtual RelayErrc send_digit(RelayId id, const DigitRequest& digit) = 0;
 };
 
 }  // namespace b2bua::rtp

@@ -250,6 +250,41 @@ void Engine::stats(RelayId id, StatsCallback cb) {
   w->stats(id, std::move(cb));
 }
 
+RelayErrc Engine::worker_of(RelayId id, std::uint32_t stream, Worker*& out) const {
+  if (!running_) {
+    return RelayErrc::stopped;
+  }
+  auto i = relays_.find(id);
+  if (i == relays_.end()) {
+    return RelayErrc::unknown_relay;
+  }
+  if (stream >= i->second.pairs.size() / 2) {
+    return RelayErrc::bad_stream;
+  }
+  out = workers_[i->second.worker].get();
+  return RelayErrc::ok;
+}
+
+RelayErrc Engine::set_dtmf(RelayId id, const DtmfPickup& pickup, DigitCallback cb) {
+  std::lock_guard lock(mu_);
+  Worker* w = nullptr;
+  if (auto e = worker_of(id, pickup.stream, w); e != RelayErrc::ok) {
+    return e;
+  }
+  w->set_dtmf(id, pickup, std::move(cb));
+  return RelayErrc::ok;
+}
+
+RelayErrc Engine::send_digit(RelayId id, const DigitRequest& digit) {
+  std::lock_guard lock(mu_);
+  Worker* w = nullptr;
+  if (auto e = worker_of(id, digit.stream, w); e != RelayErrc::ok) {
+    return e;
+  }
+  w->send_digit(id, digit);
+  return RelayErrc::ok;
+}
+
 RelayTotals Engine::totals() const {
   RelayTotals sum;
   std::lock_guard lock(mu_);
@@ -261,6 +296,9 @@ RelayTotals Engine::totals() const {
     sum.dropped += t.dropped;
     sum.rx_batches += t.rx_batches;
     sum.tx_batches += t.tx_batches;
+    sum.digits_picked += t.digits_picked;
+    sum.digits_injected += t.digits_injected;
+    sum.digits_dropped += t.digits_dropped;
   }
   sum.relays = relays_.size();
   return sum;

@@ -58,6 +58,8 @@ class Engine final : public RelayControl {
                      std::uint16_t port, std::uint16_t rtcp_port, bool rtcp_mux);
   void release(RelayId id) override;
   void stats(RelayId id, StatsCallback cb) override;
+  RelayErrc set_dtmf(RelayId id, const DtmfPickup& pickup, DigitCallback cb) override;
+  RelayErrc send_digit(RelayId id, const DigitRequest& digit) override;
 
   /// Counters summed over all workers (atomics; any thread, never blocks on a worker).
   RelayTotals totals() const;
@@ -83,6 +85,9 @@ class Engine final : public RelayControl {
   bool running_ = false;
   std::unordered_map<RelayId, Entry> relays_;
   std::vector<std::size_t> load_;  // relays per worker
+
+  // The worker of a live relay whose `stream` exists, or the error (under mu_).
+  RelayErrc worker_of(RelayId id, std::uint32_t stream, Worker*& out) const;
 };
 
 }  // namespace b2bua::rtp

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rtp/dtmf_relay.hpp"
 #include "rtp/rtp_header.hpp"
 
 namespace b2bua::rtp {
@@ -61,6 +62,8 @@ struct SideState {
   Sock rtcp;
   StreamStats stats;
   SideCounters c;
+  DtmfPickupState dtmf;  // this side's RFC 4733 events
+  TxMemory tx;           // what goes towards this side
 };
 
 struct Stream {
@@ -71,6 +74,9 @@ struct Relay {
   RelayId id = 0;
   LatchMode mode = LatchMode::latch;
   std::vector<Stream> streams;  // sized once: sockets point into it
+  Worker::DigitCallback on_digit;
+  DigitSender digits;
+  bool sending = false;  // listed in Impl::sending
 };
 
 struct AddCmd {
@@ -91,7 +97,16 @@ struct StatsCmd {
   RelayId id;
   Worker::StatsCallback cb;
 };
-using Command = std::variant<AddCmd, PeerCmd, RemoveCmd, StatsCmd>;
+struct DtmfCmd {
+  RelayId id;
+  DtmfPickup pickup;
+  Worker::DigitCallback cb;
+};
+struct DigitCmd {
+  RelayId id;
+  DigitRequest digit;
+};
+using Command = std::variant<AddCmd, PeerCmd, RemoveCmd, StatsCmd, DtmfCmd, DigitCmd>;
 
 // Writers are the worker alone; one cache line so that scrapes do not disturb its neighbours.
 struct alignas(64) Totals {
@@ -102,6 +117,9 @@ struct alignas(64) Totals {
   std::atomic<std::uint64_t> rx_batches{0};
   std::atomic<std::uint64_t> tx_batches{0};
   std::atomic<std::uint64_t> relays{0};
+  std::atomic<std::uint64_t> digits_picked{0};
+  std::atomic<std::uint64_t> digits_injected{0};
+  std::atomic<std::uint64_t> digits_dropped{0};
 };
 
 void bump(std::atomic<std::uint64_t>& a, std::uint64_t n) {
@@ -145,6 +163,33 @@ void reset_latch(Sock& s) {
   s.candidate_hits = 0;
 }
 
+// Where the packets towards one side go: its latched address, else its SDP address.
+const Endpoint& destination(LatchMode mode, const Sock& via, const Endpoint& sdp) {
+  return (mode == LatchMode::latch && via.latched.known()) ? via.latched : sdp;
+}
+
+// The worker's sockets as the DigitSender of one relay sees them.
+class RelaySink final : public DigitSink {
+ public:
+  explicit RelaySink(Relay& r) : relay_(r) {}
+  TxMemory* tx(std::uint32_t stream, Side side) override {
+    return stream < relay_.streams.size() ? &relay_.streams[stream].side[static_cast<int>(side)].tx
+                                          : nullptr;
+  }
+  void emit(std::uint32_t stream, Side side, std::span<const std::uint8_t> packet) override {
+    auto& to = relay_.streams[stream].side[static_cast<int>(side)];
+    const Endpoint& dst = destination(relay_.mode, to.rtp, to.peer.rtp);
+    if (dst.known()) {
+      // Never blocks; a refused packet is lost like any other on UDP.
+      ::sendto(to.rtp.fd, packet.data(), packet.size(), MSG_DONTWAIT,
+               reinterpret_cast<const sockaddr*>(&dst.addr), dst.len);
+    }
+  }
+
+ private:
+  Relay& relay_;
+};
+
 }  // namespace
 
 struct Worker::Impl {
@@ -160,6 +205,7 @@ struct Worker::Impl {
   bool accepting = false;
 
   std::unordered_map<RelayId, std::unique_ptr<Relay>> relays;  // worker thread only
+  std::vector<Relay*> sending;  // relays with digits to send (worker thread only)
   Totals totals;
 
   // Batch buffers, allocated once.
@@ -223,6 +269,12 @@ struct Worker::Impl {
   void execute(PeerCmd& c);
   void execute(RemoveCmd& c);
   void execute(StatsCmd& c);
+  void execute(DtmfCmd& c);
+  void execute(DigitCmd& c);
+  int wait_ms() const;
+  void send_digits();
+  bool pick_up(Relay& relay, const Sock& s, SideState& in, const RtpHeader& h,
+               std::span<const std::uint8_t> pkt);
   void on_readable(Sock& s);
   void flush(int fd, int q, unsigned count, SideCounters& in);
   void unregister(Relay& r);
@@ -231,7 +283,7 @@ struct Worker::Impl {
 void Worker::Impl::run() {
   epoll_event events[64];
   while (!stopping.load(std::memory_order_acquire)) {
-    int n = ::epoll_wait(epoll_fd, events, 64, -1);
+    int n = ::epoll_wait(epoll_fd, events, 64, wait_ms());
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -252,6 +304,9 @@ void Worker::Impl::run() {
       std::uint64_t count = 0;
       [[maybe_unused]] auto r = ::read(event_fd, &count, sizeof count);
       run_commands();
+    }
+    if (!sending.empty()) {
+      send_digits();
     }
   }
   for (auto& [id, relay] : relays) {
@@ -332,6 +387,7 @@ void Worker::Impl::execute(RemoveCmd& c) {
   auto i = relays.find(c.id);
   if (i != relays.end()) {
     unregister(*i->second);
+    std::erase(sending, i->second.get());
     relays.erase(i);
     totals.relays.store(relays.size(), std::memory_order_relaxed);
   }
@@ -367,6 +423,81 @@ void Worker::Impl::execute(StatsCmd& c) {
   }
 }
 
+void Worker::Impl::execute(DtmfCmd& c) {
+  auto i = relays.find(c.id);
+  if (i == relays.end() || c.pickup.stream >= i->second->streams.size()) {
+    return;
+  }
+  Relay& r = *i->second;
+  r.streams[c.pickup.stream].side[static_cast<int>(c.pickup.side)].dtmf.set(c.pickup);
+  if (c.cb) {
+    r.on_digit = std::move(c.cb);
+  }
+}
+
+void Worker::Impl::execute(DigitCmd& c) {
+  auto i = relays.find(c.id);
+  if (i == relays.end()) {
+    return;
+  }
+  Relay& r = *i->second;
+  if (!r.digits.enqueue(c.digit, max_queued_digits)) {
+    bump(totals.digits_dropped, 1);
+    return;
+  }
+  if (!r.sending) {
+    r.sending = true;
+    sending.push_back(&r);
+  }
+}
+
+// The epoll timeout: until the next digit packet is due, or forever.
+int Worker::Impl::wait_ms() const {
+  if (sending.empty()) {
+    return -1;
+  }
+  std::int64_t due = INT64_MAX;
+  for (const Relay* r : sending) {
+    if (auto d = r->digits.due_ns()) {
+      due = std::min(due, *d);
+    }
+  }
+  const std::int64_t left = due - steady_now_ns();
+  return left <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left / 1'000'000 + 1, 1000));
+}
+
+void Worker::Impl::send_digits() {
+  const std::int64_t now = steady_now_ns();
+  for (std::size_t k = 0; k < sending.size();) {
+    Relay& r = *sending[k];
+    RelaySink sink(r);
+    bump(totals.digits_injected, r.digits.run(now, sink));
+    if (r.digits.due_ns()) {
+      ++k;
+      continue;
+    }
+    r.sending = false;
+    sending[k] = sending.back();
+    sending.pop_back();
+  }
+}
+
+// An RTP packet with the telephone-event payload type of its side: reports a finished digit.
+// Returns whether the packet is forwarded.
+bool Worker::Impl::pick_up(Relay& relay, const Sock& s, SideState& in, const RtpHeader& h,
+                           std::span<const std::uint8_t> pkt) {
+  if (auto d = in.dtmf.on_packet(h, pkt)) {
+    bump(totals.digits_picked, 1);
+    if (relay.on_digit) {
+      d->relay = relay.id;
+      d->stream = static_cast<std::uint32_t>(s.stream - relay.streams.data());
+      d->side = s.side;
+      relay.on_digit(*d);
+    }
+  }
+  return in.dtmf.forward;
+}
+
 void Worker::Impl::on_readable(Sock& s) {
   for (unsigned k = 0; k < batch; ++k) {
     rx[k].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
@@ -397,20 +528,29 @@ void Worker::Impl::on_readable(Sock& s) {
     std::span<const std::uint8_t> pkt(static_cast<const std::uint8_t*>(rx_iov[k].iov_base), len);
     const bool rtcp_shaped = is_rtcp(pkt);
     const bool rtcp = s.rtcp || (in.peer.rtcp_mux && rtcp_shaped);
+    RtpHeader h;
+    const bool rtp = !rtcp && !rtcp_shaped && parse_rtp(pkt, h) == RtpParse::ok;
     if (rtcp) {
       ++in.c.rtcp_packets;
-    } else if (RtpHeader h; !rtcp_shaped && parse_rtp(pkt, h) == RtpParse::ok) {
+    } else if (rtp) {
       in.stats.on_packet(h, len, now);
+      // One compare per packet: `off` never equals a 7-bit payload type.
+      if (h.payload_type == in.dtmf.payload_type && !pick_up(relay, s, in, h, pkt)) {
+        out.tx.on_held_back(h.seq);  // converted to SIP INFO for the other side
+        continue;
+      }
     }
     // RTCP goes to the other side's RTCP socket unless that side multiplexes.
     const int q = (rtcp && !out.peer.rtcp_mux) ? 1 : 0;
     Sock& via = q == 1 ? out.rtcp : out.rtp;
-    const Endpoint& sdp = q == 1 ? out.peer.rtcp : out.peer.rtp;
-    const Endpoint& dst =
-        (relay.mode == LatchMode::latch && via.latched.known()) ? via.latched : sdp;
+    const Endpoint& dst = destination(relay.mode, via, q == 1 ? out.peer.rtcp : out.peer.rtp);
     if (!dst.known()) {
       ++dropped;
       continue;
+    }
+    if (rtp) {
+      auto* bytes_out = static_cast<std::uint8_t*>(rx_iov[k].iov_base);
+      out.tx.on_forward(std::span<std::uint8_t>(bytes_out, len), h, now);
     }
     auto& m = tx[q][queued[q]];
     m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&dst.addr);
@@ -546,6 +686,7 @@ void Worker::stop() {
       s->cb(none);
     }
   }
+  m.sending.clear();
   m.relays.clear();
   m.totals.relays.store(0, std::memory_order_relaxed);
 }
@@ -581,6 +722,16 @@ void Worker::stats(RelayId id, StatsCallback cb) {
   }
 }
 
+bool Worker::set_dtmf(RelayId id, DtmfPickup pickup, DigitCallback cb) {
+  Command c = DtmfCmd{id, pickup, std::move(cb)};
+  return impl_->post(c);
+}
+
+bool Worker::send_digit(RelayId id, DigitRequest digit) {
+  Command c = DigitCmd{id, std::move(digit)};
+  return impl_->post(c);
+}
+
 RelayTotals Worker::totals() const {
   const auto& t = impl_->totals;
   RelayTotals out;
@@ -591,6 +742,9 @@ RelayTotals Worker::totals() const {
   out.rx_batches = t.rx_batches.load(std::memory_order_relaxed);
   out.tx_batches = t.tx_batches.load(std::memory_order_relaxed);
   out.relays = t.relays.load(std::memory_order_relaxed);
+  out.digits_picked = t.digits_picked.load(std::memory_order_relaxed);
+  out.digits_injected = t.digits_injected.load(std::memory_order_relaxed);
+  out.digits_dropped = t.digits_dropped.load(std::memory_order_relaxed);
   return out;
 }
 

@@ -20,6 +20,9 @@ constexpr unsigned relatch_after = 3;
 /// Largest datagram relayed; longer ones are dropped and counted.
 constexpr std::size_t max_datagram = 4096;
 
+/// Digits a relay holds waiting to be sent as RFC 4733 events; more are dropped and counted.
+constexpr std::size_t max_queued_digits = 32;
+
 /// Where one side of one stream is sent to (the addresses from its SDP).
 struct SidePeer {
   Endpoint rtp;           ///< unknown until the SDP arrives
@@ -52,9 +55,18 @@ struct RelaySetup {
 /// between the RTCP sockets, or on the RTP sockets for a side with rtcp_mux (RFC 5761 demux). No
 /// destination yet: dropped and counted. Sends never block: what the kernel refuses is dropped and
 /// counted. The worker never closes the sockets it is given: `remove` hands them back.
+///
+/// DTMF (RFC 4733): a side with a telephone-event payload type set (`set_dtmf`) has its event
+/// packets followed (one compare per RTP packet) and each digit reported once to the relay's
+/// digit callback; with `forward` false they are not sent on, and the packets sent to the other
+/// side keep continuous sequence numbers. `send_digit` makes the worker send a digit's event
+/// packets itself, paced by its epoll timeout, with the SSRC and timestamp of the audio it last
+/// forwarded that way (random ones before any); the audio forwarded after them has its sequence
+/// numbers shifted by the packets inserted.
 class Worker {
  public:
   using StatsCallback = std::function<void(const RelayStats&)>;
+  using DigitCallback = std::function<void(const PickedDigit&)>;
   using Done = std::function<void()>;
 
   /// `batch`: datagrams per recvmmsg/sendmmsg call (1..1024).
@@ -90,6 +102,13 @@ class Worker {
 
   /// Calls `cb` on the worker thread with the relay's counters (see RelayControl::StatsCallback).
   void stats(RelayId id, StatsCallback cb);
+
+  /// Sets one side's RFC 4733 pick-up (see RelayControl::set_dtmf); a non-empty `cb` becomes the
+  /// relay's digit callback, called on the worker thread. Any thread.
+  bool set_dtmf(RelayId id, DtmfPickup pickup, DigitCallback cb);
+
+  /// Queues a digit to send as RFC 4733 events (see RelayControl::send_digit). Any thread.
+  bool send_digit(RelayId id, DigitRequest digit);
 
   /// Counters of this worker's relays since start; atomics updated once per batch. Any thread.
   RelayTotals totals() const;

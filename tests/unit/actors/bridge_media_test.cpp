@@ -51,6 +51,12 @@ struct FakeRelay : rtp::RelayControl {
     s.a.packets = packets;
     cb(s);
   }
+  rtp::RelayErrc set_dtmf(rtp::RelayId, const rtp::DtmfPickup&, DigitCallback) override {
+    return rtp::RelayErrc::ok;
+  }
+  rtp::RelayErrc send_digit(rtp::RelayId, const rtp::DigitRequest&) override {
+    return rtp::RelayErrc::ok;
+  }
 };
 
 struct MediaFixture : ActorFixture {

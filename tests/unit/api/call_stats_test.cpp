@@ -92,6 +92,7 @@ TEST_CASE("render_metrics: help, type, labels escaped, cumulative buckets, backe
                                 {{{"name", "gw1"}, {"state", "open"}, {"active_calls", 2},
                                   {"total_failures", 7}}}}};
   in.resident_bytes = 123456;
+  in.stats.media.digits_dropped = 3;
   const std::string text = b2bua::api::render_metrics(in);
   CHECK(text.find("# TYPE b2bua_calls_total counter\nb2bua_calls_total 5\n") != std::string::npos);
   CHECK(text.find("b2bua_call_failures_total{reason=\"fa\\\"il\\\\ed\\n\"} 1\n") !=
@@ -106,6 +107,7 @@ TEST_CASE("render_metrics: help, type, labels escaped, cumulative buckets, backe
   CHECK(text.find("b2bua_backend_state{backend=\"gw1\"} 2\n") != std::string::npos);
   CHECK(text.find("b2bua_backend_active_calls{backend=\"gw1\"} 2\n") != std::string::npos);
   CHECK(text.find("b2bua_process_resident_memory_bytes 123456\n") != std::string::npos);
+  CHECK(text.find("b2bua_rtp_dtmf_digits_total{kind=\"dropped\"} 3\n") != std::string::npos);
   CHECK(text.find("b2bua_cdr_") == std::string::npos);  // CDRs off: no CDR metrics
   CHECK(b2bua::api::process_memory().first > 0);
 }

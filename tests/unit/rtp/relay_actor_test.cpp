@@ -67,6 +67,24 @@ struct FakeControl : RelayControl {
     s.a.packets = packets;
     cb(s);
   }
+  std::vector<DtmfPickup> pickups;
+  DigitCallback on_digit;
+  std::vector<DigitRequest> digits;
+  RelayErrc set_dtmf(RelayId id, const DtmfPickup& p, DigitCallback cb) override {
+    if (live.count(id) == 0) {
+      return RelayErrc::unknown_relay;
+    }
+    pickups.push_back(p);
+    on_digit = std::move(cb);
+    return RelayErrc::ok;
+  }
+  RelayErrc send_digit(RelayId id, const DigitRequest& d) override {
+    if (live.count(id) == 0) {
+      return RelayErrc::unknown_relay;
+    }
+    digits.push_back(d);
+    return RelayErrc::ok;
+  }
 };
 
 struct Seen {
@@ -76,11 +94,13 @@ struct Seen {
   int peer_ok = 0;
   std::vector<RelayId> timeouts;
   std::vector<RelayStats> snapshots;  // periodic counters forwarded for the call table
+  std::vector<PickedDigit> digits;    // RFC 4733 digits forwarded to the watcher
 };
 
 caf::behavior watcher_actor(caf::event_based_actor*, std::shared_ptr<Seen> s) {
   return {[s](rtp_timeout_atom, RelayId id) { s->timeouts.push_back(id); },
-          [s](counters_atom, const RelayStats& st) { s->snapshots.push_back(st); }};
+          [s](counters_atom, const RelayStats& st) { s->snapshots.push_back(st); },
+          [s](digit_atom, const PickedDigit& d) { s->digits.push_back(d); }};
 }
 
 // Makes requests on behalf of the test and records the replies.
@@ -185,6 +205,33 @@ TEST_CASE_FIXTURE(RelayActorFixture,
   caf::anon_send(relay, release_atom::value);
   sched.run();
   CHECK(engine->released.empty());
+}
+
+TEST_CASE_FIXTURE(RelayActorFixture,
+                  "DTMF pick-up and digits reach the engine, picked-up digits the watcher") {
+  allocate();
+  DtmfPickup p;
+  p.side = Side::a;
+  p.payload_type = 101;
+  p.forward = false;
+  caf::anon_send(relay, dtmf_atom::value, p);
+  DigitRequest d;
+  d.towards = Side::b;
+  d.digit = "7";
+  caf::anon_send(relay, digit_atom::value, d);
+  sched.run();
+  REQUIRE(engine->pickups.size() == 1);
+  CHECK(engine->pickups[0].payload_type == 101);
+  CHECK_FALSE(engine->pickups[0].forward);
+  REQUIRE(engine->digits.size() == 1);
+  CHECK(engine->digits[0].digit == "7");
+  REQUIRE(engine->on_digit);
+  // What the worker thread does when a digit ends: post it to the relay actor.
+  PickedDigit picked{77, 0, Side::a, "#", 120};
+  engine->on_digit(picked);
+  sched.run();
+  REQUIRE(seen->digits.size() == 1);
+  CHECK(seen->digits[0] == picked);
 }
 
 TEST_CASE_FIXTURE(RelayActorFixture, "set_peer before allocate is an error reply") {

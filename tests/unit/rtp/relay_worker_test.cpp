@@ -6,6 +6,7 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <filesystem>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "rtp/port_pool.hpp"
+#include "rtp/rtp_header.hpp"
+#include "rtp/telephone_event.hpp"
 #include "tests/unit/rtp/udp_helpers.hpp"
 
 using namespace b2bua::rtp;
@@ -152,6 +155,179 @@ TEST_CASE_FIXTURE(
   CHECK(s.a.packets == 3);
   CHECK(s.a.forwarded == 3);
   CHECK(s.a.lost == 0);
+}
+
+namespace {
+
+struct EventSeen {
+  RtpHeader h;
+  TelephoneEvent ev;
+};
+
+// The datagrams `peer` receives until `n` RFC 4733 packets (payload type `pt`) have arrived;
+// fewer when nothing comes for two seconds.
+std::vector<EventSeen> receive_events(const UdpPeer& peer, std::size_t n, std::uint8_t pt) {
+  std::vector<EventSeen> out;
+  while (out.size() < n) {
+    auto d = peer.recv();
+    if (!d) {
+      break;
+    }
+    EventSeen e;
+    if (parse_rtp(d->bytes, e.h) == RtpParse::ok && e.h.payload_type == pt &&
+        parse_telephone_event(std::span<const std::uint8_t>(d->bytes).subspan(e.h.header_size),
+                              e.ev)) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+// Digits the worker reports, collected from its thread.
+struct DigitLog {
+  std::mutex mu;
+  std::vector<PickedDigit> digits;
+  Worker::DigitCallback callback() {
+    return [this](const PickedDigit& d) {
+      std::lock_guard lock(mu);
+      digits.push_back(d);
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return digits.size();
+  }
+};
+
+// The packets of /usr/share/sip-tester/dtmf_2833_1.pcap: digit 1, 7 updates and the end packet
+// three times (the same sequence number, as that capture has), 280 ms.
+std::vector<std::vector<std::uint8_t>> pcap_digit_one(std::uint16_t seq, std::uint32_t ts) {
+  std::vector<std::vector<std::uint8_t>> out;
+  for (int k = 0; k < 10; ++k) {
+    EventPacket p;
+    p.marker = k == 0;
+    p.seq = static_cast<std::uint16_t>(seq + std::min(k, 7));
+    p.timestamp = ts;
+    p.ssrc = 0x0e05384e;
+    p.event.event = 1;
+    p.event.volume = 10;
+    p.event.end = k >= 7;
+    p.event.duration = static_cast<std::uint16_t>(k >= 7 ? 2240 : 320 * k);
+    std::vector<std::uint8_t> b(event_packet_size);
+    build_event_packet(p, b);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(WorkerFixture,
+                  "an injected digit arrives as RFC 4733 events that continue the forwarded audio") {
+  Worker w(0);
+  REQUIRE(w.start().empty());
+  REQUIRE(w.add(setup(1)));
+  REQUIRE(caller.send_to(a.rtp_port, rtp_packet(1000, 5000, 0xcafe)));
+  REQUIRE(callee.recv());
+  DigitRequest d;
+  d.towards = Side::b;
+  d.digit = "5";
+  d.duration_ms = 120;
+  d.payload_type = 101;
+  REQUIRE(w.send_digit(1, d));
+  auto got = receive_events(callee, 6, 101);  // 3 updates (50, 100, 120 ms) and 3 ends
+  REQUIRE(got.size() == 6);
+  std::uint16_t duration = 0;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    CAPTURE(k);
+    CHECK(got[k].h.marker == (k == 0));
+    CHECK(got[k].h.ssrc == 0xcafe);
+    CHECK(got[k].h.seq == 1001 + k);
+    CHECK(got[k].h.timestamp == got[0].h.timestamp);
+    CHECK(got[k].ev.event == 5);
+    CHECK(got[k].ev.end == (k >= 3));
+    CHECK(got[k].ev.duration >= duration);
+    duration = got[k].ev.duration;
+  }
+  CHECK(got[0].h.timestamp >= 5000);
+  CHECK(duration == 960);  // 120 ms at 8 kHz
+  // The audio that follows is shifted past the six inserted packets.
+  REQUIRE(caller.send_to(a.rtp_port, rtp_packet(1001, 5160, 0xcafe)));
+  auto audio = callee.recv();
+  REQUIRE(audio);
+  CHECK(seq_of(audio->bytes) == 1007);
+  CHECK(w.totals().digits_injected == 1);
+}
+
+TEST_CASE_FIXTURE(WorkerFixture, "digits beyond the queue limit are dropped and counted") {
+  Worker w(0);
+  REQUIRE(w.start().empty());
+  REQUIRE(w.add(setup(1)));
+  DigitRequest d;
+  d.digit = "1";
+  d.duration_ms = 40;
+  for (std::size_t k = 0; k < max_queued_digits + 6; ++k) {
+    REQUIRE(w.send_digit(1, d));
+  }
+  worker_stats(w, 1);  // a command round trip: every request has been handled
+  // One digit may have started before the last requests arrived; the rest were over the limit.
+  const auto t = w.totals();
+  CHECK(t.digits_dropped >= 5);
+  CHECK(t.digits_dropped <= 6);
+}
+
+TEST_CASE_FIXTURE(WorkerFixture, "a picked-up digit is reported once and held back on request") {
+  bool forward = true;
+  SUBCASE("forwarded") {
+    forward = true;
+  }
+  SUBCASE("held back") {
+    forward = false;
+  }
+  CAPTURE(forward);
+  Worker w(0);
+  REQUIRE(w.start().empty());
+  REQUIRE(w.add(setup(1)));
+  DigitLog log;
+  DtmfPickup p;
+  p.side = Side::a;
+  p.payload_type = 101;
+  p.forward = forward;
+  REQUIRE(w.set_dtmf(1, p, log.callback()));
+  worker_stats(w, 1);  // applied
+  REQUIRE(caller.send_to(a.rtp_port, rtp_packet(7983, 13000, 0x0e05384e)));
+  for (const auto& pkt : pcap_digit_one(7984, 13280)) {
+    REQUIRE(caller.send_to(a.rtp_port, pkt));
+  }
+  REQUIRE(caller.send_to(a.rtp_port, rtp_packet(7992, 15520, 0x0e05384e)));
+  std::vector<std::uint16_t> seqs;
+  int events = 0;
+  while (auto d = callee.recv(forward ? 2000 : 300)) {
+    RtpHeader h;
+    REQUIRE(parse_rtp(d->bytes, h) == RtpParse::ok);
+    if (h.payload_type == 101) {
+      ++events;
+    } else {
+      seqs.push_back(h.seq);
+    }
+    if (seqs.size() == 2) {
+      break;
+    }
+  }
+  REQUIRE(wait_until([&] { return log.size() >= 1; }));
+  worker_stats(w, 1);
+  REQUIRE(log.size() == 1);
+  CHECK(log.digits[0] == PickedDigit{1, 0, Side::a, "1", 280});
+  CHECK(w.totals().digits_picked == 1);
+  REQUIRE(seqs.size() == 2);
+  CHECK(seqs[0] == 7983);
+  if (forward) {
+    CHECK(events == 10);
+    CHECK(seqs[1] == 7992);
+  } else {
+    CHECK(events == 0);
+    CHECK(seqs[1] == 7984);  // the gap of the 8 sequence numbers held back is closed
+  }
 }
 
 TEST_CASE("a stopped worker answers every command at once") {
