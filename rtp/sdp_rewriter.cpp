@@ -13,6 +13,8 @@
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
 
+#include "rtp/sdp_telephone_event.hpp"
+
 namespace b2bua::rtp {
 namespace {
 
@@ -381,6 +383,7 @@ SdpStream describe_stream(const sdp_media_t* m, const sdp_session_t* s) {
   if (out.direction.empty()) {
     out.direction = "sendrecv";
   }
+  detail::describe_telephone_event(m, out);
   return out;
 }
 
@@ -492,6 +495,9 @@ bool rewrite_media(su_home_t* home, sdp_media_t* m, const LocalStream& local,
     point_at_us(m->m_connections, us);
   }
   remove_attributes(&m->m_attributes, is_ice);
+  if (port != 0 && !detail::edit_telephone_event(home, m, local.te)) {
+    return false;
+  }
   return rewrite_rtcp(home, m, port, port == 0 ? 0 : local.rtcp_port, us);
 }
 

@@ -32,6 +32,14 @@ struct SdpStream {
   bool hold_zero_address = false;
   /// Transport as sofia names it: "RTP/AVP", "RTP/SAVP", "RTP/SAVPF", "udptl", ...
   std::string protocol;
+  /// RTP payload types of the m= line, in order (empty for other transports).
+  std::vector<std::uint8_t> payload_types;
+  /// Clock rate of the first payload type (its rtpmap, or the static table); 0 = unknown.
+  std::uint32_t clock_rate = 0;
+  /// The telephone-event (RFC 4733) payload type, -1 = none; its clock rate and a=fmtp events.
+  int te_payload_type = -1;
+  std::uint32_t te_clock_rate = 0;
+  std::string te_events;
 
   friend bool operator==(const SdpStream&, const SdpStream&) = default;
 };
@@ -56,11 +64,25 @@ inline constexpr std::size_t max_sdp_size = 65535;
 /// would silently drop or mis-read. Never throws. Any thread may call it; calls share nothing.
 std::optional<SdpInfo> parse_sdp(std::string_view sdp, std::string* error) noexcept;
 
+/// What rewrite_sdp does to telephone-event (RFC 4733, DTMF) in one RTP m= line.
+struct TelephoneEventEdit {
+  enum class Kind : std::uint8_t {
+    keep,
+    add,    ///< append `payload_type` telephone-event/`clock_rate` (a=fmtp `events`) if absent
+    strip,  ///< remove every telephone-event format, unless it is the line's only format
+  };
+  Kind kind = Kind::keep;
+  std::uint8_t payload_type = 101;  ///< add: must not be used by the line already (else kept)
+  std::uint32_t clock_rate = 8000;
+  std::string events = "0-16";
+};
+
 /// b2buad's ports for one m= line. `port` 0 keeps (or makes) the stream disabled; `rtcp_port` 0
-/// means the RFC 3550 default, port+1.
+/// means the RFC 3550 default, port+1. `te` edits its telephone-event format.
 struct LocalStream {
   std::uint16_t port = 0;
   std::uint16_t rtcp_port = 0;
+  TelephoneEventEdit te = {};
 };
 
 /// Per-direction memory of what b2buad last sent on one leg, so that o= versions behave (RFC 3264
@@ -85,6 +107,7 @@ struct SdpOriginState {
 ///   port is not port+1.
 /// - ICE attributes are removed: candidate, ice-ufrag, ice-pwd, ice-options, ice-lite,
 ///   ice-mismatch, end-of-candidates, remote-candidates.
+/// - telephone-event is added or stripped as local[i].te says (RTP lines of live streams only).
 /// - o= becomes "b2bua <state.session_id> <version> IN IP4|IP6 <address>"; the version goes up by
 ///   exactly one when the body differs from state.last_body. A missing s= or t= is supplied.
 /// - Everything else is kept in order, except that sofia prints a=rtpmap and a=fmtp first in an
