@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/bridge_dtmf.hpp"
 #include "actors/bridge_midcall.hpp"
 #include "actors/call_leg.hpp"
 #include "actors/protocol/atoms.hpp"
@@ -196,6 +197,7 @@ bool media_for_caller(Self* self, LegEvent& ev) {
     self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
   }
   st.media->describe(leg_info(st, true), leg_info(st, false));
+  bridge_dtmf::on_media(self);
   return true;
 }
 
@@ -515,6 +517,7 @@ void start_with_relay(Self* self, const BridgeConfig& cfg) {
     maybe_finish(self);
   };
   st.media.emplace(cfg.media_address, std::to_string(now_ms()));
+  st.media->set_dtmf_modes(cfg.dtmf);
   std::string error;
   if (!st.media->read_offer(st.pending.sdp, &error)) {
     spdlog::info("call={} leg=a b2bua.sdp.unparseable: offer not relayable: {}", st.info.id, error);
@@ -688,7 +691,14 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
                      OutboundInvite{});
   self->monitor(st.a);
   const std::string& mode = route.media.empty() ? cfg.media_mode : route.media;
-  if (mode == "relay" && cfg.relay_engine && !st.pending.sdp.empty()) {
+  const bool relay = mode == "relay" && cfg.relay_engine && !st.pending.sdp.empty();
+  st.dtmf = DtmfPolicy(cfg.dtmf, relay);
+  if (!relay &&
+      (cfg.dtmf.caller != DtmfMode::automatic || cfg.dtmf.callee != DtmfMode::automatic)) {
+    spdlog::debug("call={} dtmf: no INFO/RFC 4733 conversion without the media relay ({})",
+                  st.info.id, mode);
+  }
+  if (relay) {
     start_with_relay(self, cfg);
   } else {
     try_next(self);  // bypass, or an INVITE without SDP: nothing to anchor
@@ -719,6 +729,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
         hang_up(self, why, status, "operator_hangup");
       },
       [self](rtp::counters_atom, const rtp::RelayStats& s) { on_counters(self, s); },
+      [self](rtp::digit_atom, const rtp::PickedDigit& d) { bridge_dtmf::on_rtp_digit(self, d); },
       [self](rtp::rtp_timeout_atom, rtp::RelayId) { on_rtp_timeout(self); },
       [self](timeout_atom, LegId leg) { on_failover_timeout(self, leg); },
       [self](retry_atom, std::uint64_t generation) { midcall::on_retry(self, generation); },

@@ -43,6 +43,11 @@
 //   `on_hold` (published).
 //   (leg_atom, LegEvent info) -> INFO to the other leg, its response back; DTMF digits are noted
 //   in the leg's `dtmf`. Relay mode rewrites every SDP (MediaSession) and moves the relay's peers.
+// DTMF (relay mode, bridge_dtmf.cpp): after each answer the relay gets each side's RFC 4733
+//   pick-up (dtmf_atom, DtmfPickup); (digit_atom, PickedDigit) from the relay is a `dtmf` event of
+//   the sending leg and, towards a leg that takes INFO, an INFO (its response is dropped); an INFO
+//   digit towards a leg that takes RFC 4733 is answered 200 and sent as (digit_atom,
+//   DigitRequest) to the relay, also after that leg refused a relayed INFO (auto mode).
 // DOWN of a leg actor counts as that leg ending (the transport releases its SIP side).
 // Quits when both legs have terminated.
 #pragma once
@@ -57,6 +62,7 @@
 #include <optional>
 
 #include "actors/backend_group.hpp"
+#include "actors/dtmf_policy.hpp"
 #include "actors/media_session.hpp"
 #include "actors/offer_answer.hpp"
 #include "actors/protocol/call_types.hpp"
@@ -77,6 +83,7 @@ struct BridgeConfig {
   std::uint32_t rtp_timeout_s = 60;         ///< 0 = off
   std::uint32_t failover_timeout_ms = 2000;  ///< no response at all from a target: try the next
   std::uint32_t admission_timeout_ms = 50;   ///< a breaker slower than this counts as closed
+  DtmfModes dtmf;  ///< how each leg wants digits (converted in relay mode only)
 };
 
 /// One place a call may go: the final Request-URI and the backend (with its breaker) behind it.
@@ -122,6 +129,7 @@ struct BridgeState {
   bool a_confirmed = false;            ///< the caller's ACK arrived: the first offer/answer is done
   bool b_early_answer = false;         ///< the callee answered the offer in a reliable 18x
   std::optional<bool> offer_holds;     ///< the open offer holds (true) or resumes (false) the call
+  DtmfPolicy dtmf;                     ///< INFO <-> RFC 4733 conversion (bridge_dtmf.cpp)
 
   static inline const char* name = "b2bua.bridge";
 };

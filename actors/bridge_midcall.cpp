@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/bridge_dtmf.hpp"
 #include "actors/dtmf_info.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "rtp/relay_actor.hpp"
@@ -47,7 +48,8 @@ void publish(Self* self) {
   }
 }
 
-// A published leg event (hold, resume, dtmf): the call table and the log.
+}  // namespace
+
 void note(Self* self, Party p, const LegEvent& ev) {
   auto& st = self->state;
   auto& leg = leg_info(st, p);
@@ -77,6 +79,8 @@ void note(Self* self, Party p, const LegEvent& ev) {
     self->send(st.registry, event_atom::value, CallEvent{st.info.id, name(p), ev});
   }
 }
+
+namespace {
 
 // The offer from `by` succeeded: publish hold or resume when its direction changed the call.
 void apply_hold(Self* self, Party by) {
@@ -131,6 +135,7 @@ void relay_answer(Self* self, Party from, const OpenOffer& open, const LegEvent&
       self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
     }
     st.media->describe(st.info.legs[0], st.info.legs[1]);
+    bridge_dtmf::on_media(self);
   }
   send_to(self, open.from, LegEventKind::reanswer, std::move(resp));
   apply_hold(self, open.from);
@@ -155,6 +160,7 @@ void relay_ack(Self* self, Party from, const LegEvent& ev) {
         self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
       }
       st.media->describe(st.info.legs[0], st.info.legs[1]);
+      bridge_dtmf::on_media(self);
     } else {
       spdlog::warn("call={} leg={} b2bua.sdp.unparseable: answer in the ACK not relayable: {}",
                    st.info.id, name(from), error);
@@ -285,6 +291,9 @@ void on_retry(Self* self, std::uint64_t generation) {
 void on_info(Self* self, Party from, const LegEvent& ev) {
   auto& st = self->state;
   if (ev.status != 0) {
+    if (bridge_dtmf::on_info_response(self, from, ev)) {
+      return;  // ours, or a refusal that sends the digit as RFC 4733 events instead
+    }
     // The far side's answer to the INFO we relayed: it answers the sender's INFO.
     LegEvent resp;
     const bool relayable = ev.status >= 200 && ev.status < 700 && !ends_far_dialog(ev);
@@ -309,6 +318,9 @@ void on_info(Self* self, Party from, const LegEvent& ev) {
     digit.digit = d->digit;
     digit.duration = d->duration;
     note(self, from, digit);
+    if (bridge_dtmf::on_info_digit(self, from, ev.txn, *d)) {
+      return;  // answered 200 and sent on as RFC 4733 events
+    }
   }
   LegEvent fwd;
   fwd.content_type = ev.content_type;

@@ -24,5 +24,7 @@ void on_reanswer(Self* self, Party from, const LegEvent& ev);
 void on_info(Self* self, Party from, const LegEvent& ev);
 /// The 491 retry timer fired.
 void on_retry(Self* self, std::uint64_t generation);
+/// A published leg event of `p` (hold, resume, dtmf): the call table and the log.
+void note(Self* self, Party p, const LegEvent& ev);
 
 }  // namespace b2bua::midcall

@@ -1,11 +1,13 @@
 // MediaSession: the SDP side of one relayed call - what the caller offered, b2buad's ports, and the
-// rewriting of each SDP that crosses the bridge. Pure logic, owned by the bridge actor.
+// rewriting of each SDP that crosses the bridge (telephone-event added or stripped on the first
+// audio line as the legs' DTMF modes ask). Pure logic, owned by the bridge actor.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/dtmf_policy.hpp"
 #include "actors/protocol/call_types.hpp"
 #include "rtp/relay_types.hpp"
 #include "rtp/sdp_rewriter.hpp"
@@ -48,12 +50,34 @@ public:
   /// Fills media_local / media_remote of the two legs.
   void describe(LegInfo& a, LegInfo& b) const;
 
+  /// How each leg wants digits. An offer to a leg in rfc4733 mode gets telephone-event when it
+  /// lacks it (a free dynamic payload type) and the answer back loses it again when the offerer
+  /// never had it; an offer to a leg in info mode loses it and the answer back gets the
+  /// offerer's again. Set before the first offer.
+  void set_dtmf_modes(DtmfModes modes) { modes_ = modes; }
+  /// The m= line DTMF travels on: the caller's first live RTP/AVP(F) audio line (not SRTP);
+  /// nullopt when none or before the answer.
+  std::optional<std::uint32_t> dtmf_stream() const;
+  /// telephone-event on that line as `side` negotiated it (what it declared, what it was sent).
+  LegTelephoneEvent telephone_event(rtp::Side side) const;
+
 private:
   static std::vector<rtp::PeerUpdate> peers_of(const rtp::SdpInfo& info, rtp::Side side);
   std::vector<rtp::LocalStream> local_for(rtp::Side side, const rtp::SdpInfo& info) const;
+  rtp::TelephoneEventEdit offer_edit(rtp::Side to, const rtp::SdpInfo& offer) const;
+  rtp::TelephoneEventEdit answer_edit(const rtp::SdpInfo& offer,
+                                      const rtp::TelephoneEventEdit& done) const;
+  /// Notes what telephone-event `info` carries to `to` after `edit`.
+  void note_sent(rtp::Side to, const rtp::SdpInfo& info, const rtp::TelephoneEventEdit& edit);
+  struct Sent {
+    int payload_type = -1;
+    std::uint32_t clock_rate = 8000;
+  };
+  Sent sent_after(const rtp::SdpInfo& info, const rtp::TelephoneEventEdit& edit) const;
   struct ReOffer {
     rtp::Side from;
     rtp::SdpInfo info;
+    rtp::TelephoneEventEdit edit;  ///< what the offer to the other side got
   };
 
   std::string address_;
@@ -63,6 +87,9 @@ private:
   rtp::RelayPorts ports_;
   rtp::SdpOriginState to_callee_;
   rtp::SdpOriginState to_caller_;
+  DtmfModes modes_;
+  rtp::TelephoneEventEdit first_edit_;  ///< what the caller's offer got on its way to the callee
+  Sent sent_[2];                        ///< telephone-event in what b2buad last sent each side
 };
 
 }  // namespace b2bua

@@ -500,6 +500,20 @@ Error read_media(const json& v, const std::string& path, MediaConfig& m) {
   });
 }
 
+Error read_dtmf(const json& v, const std::string& path, DtmfModes& d) {
+  return for_each_key(v, path, [&d](const std::string& key, const json& x, const std::string& p) {
+    if (key != "caller" && key != "callee") {
+      return fail(p, "unknown key");
+    }
+    std::string mode;
+    if (auto err = read_choice(x, p, {"auto", "rfc4733", "info"}, mode); !err.empty()) {
+      return err;
+    }
+    (key == "caller" ? d.caller : d.callee) = parse_dtmf_mode(mode).value_or(DtmfMode::automatic);
+    return Error{};
+  });
+}
+
 Error read_config(const json& root, Config& c) {
   if (!root.is_object()) {
     return "config: the top level must be an object";
@@ -532,6 +546,9 @@ Error read_config(const json& root, Config& c) {
     }
     if (key == "media") {
       return read_media(x, p, c.media);
+    }
+    if (key == "dtmf") {
+      return read_dtmf(x, p, c.dtmf);
     }
     if (key == "auth") {
       return read_auth(x, p, c.auth);
@@ -614,6 +631,7 @@ const char* default_config_text() {
   "log": { "level": "info" },
   "media": { "mode": "relay", "listen_ip": "0.0.0.0", "ports": "20000-29999", "workers": 1,
              "latch": "latch", "timeout_s": 60 },
+  "dtmf": { "caller": "auto", "callee": "auto" },
   "actors": { "workers": 0 },
   "cdr": { "path": "b2bua-cdr.sqlite", "flush_ms": 200, "max_queue": 100000 }
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "actors/backend_spec.hpp"
+#include "actors/dtmf_policy.hpp"
 #include "actors/route_table.hpp"
 #include "sip/digest_auth.hpp"
 
@@ -67,6 +68,8 @@ struct Config {
   CdrConfig cdr;
   // media
   MediaConfig media;
+  // dtmf: how each leg wants digits ("auto", "rfc4733", "info"); converted in relay mode only
+  DtmfModes dtmf;
   // auth: digest authentication of callers (off unless the section is given)
   sip::AuthSettings auth;
   // log

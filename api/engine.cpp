@@ -172,6 +172,7 @@ std::string Engine::start() {
   rc.bridge.failover_timeout_ms = cfg_.failover_timeout_ms;
   rc.bridge.media_mode = cfg_.media.mode;
   rc.bridge.rtp_timeout_s = cfg_.media.timeout_s;
+  rc.bridge.dtmf = cfg_.dtmf;
   rc.bridge.media_address = media_address(cfg_, host);
   if (relays_any_call(cfg_)) {
     if (!numeric_ip(rc.bridge.media_address)) {
@@ -356,6 +357,7 @@ std::string Engine::reload(const Config& next) {
   differs(next.api_listen != cfg_.api_listen, "api.listen");
   differs(next.max_calls != cfg_.max_calls, "limits.max_calls");
   differs(next.media.mode != cfg_.media.mode, "media.mode");
+  differs(next.dtmf.caller != cfg_.dtmf.caller || next.dtmf.callee != cfg_.dtmf.callee, "dtmf");
   differs(next.failover_timeout_ms != cfg_.failover_timeout_ms, "timers.failover_timeout_ms");
   differs(next.breaker.failure_threshold != cfg_.breaker.failure_threshold ||
               next.breaker.cooldown_ms != cfg_.breaker.cooldown_ms,

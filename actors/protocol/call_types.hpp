@@ -164,7 +164,7 @@ struct LegInfo {
   std::string local_tag;       ///< this dialog's tag on b2buad's side ("" until known)
   std::string remote_tag;      ///< the peer's tag ("" until known)
   std::int64_t ringing_ms = 0; ///< first 18x received (B) or relayed (A); 0 when none
-  std::string dtmf;            ///< digits this leg's peer sent by SIP INFO (the last 64)
+  std::string dtmf;            ///< digits this leg's peer sent (SIP INFO or RFC 4733; last 64)
   bool on_hold = false;        ///< this leg's peer has put the call on hold
 };
 

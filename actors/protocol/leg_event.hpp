@@ -33,7 +33,8 @@ enum class LegEventKind : std::uint8_t {
                 ///< Bridge: respond to request `txn` (or, `method` "ACK", send ACK with `sdp`).
   info,         ///< SIP: an INFO arrived (`status` 0) or our INFO got its final response.
                 ///< Bridge: send INFO (`status` 0), or respond to INFO `txn` with `status`.
-  dtmf,         ///< A digit (`digit`, `duration` ms) a leg's peer sent by INFO (published only).
+  dtmf,         ///< A digit (`digit`, `duration` ms) a leg's peer sent by INFO or as RFC 4733
+                ///< events (published only).
   hold,         ///< The leg's peer put the call on hold (published only).
   resume,       ///< The leg's peer took the call off hold (published only).
 };

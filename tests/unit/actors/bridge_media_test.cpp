@@ -1,98 +1,11 @@
 // The bridge's media path (relay mode) on CAF's testing scheduler, with a recording relay control.
 #include <doctest/doctest.h>
 
-#include <set>
-
-#include "actors/bridge.hpp"
-#include "rtp/relay_actor.hpp"
-#include "tests/unit/actors/actor_fixture.hpp"
+#include "tests/unit/actors/media_fixture.hpp"
 
 using namespace b2bua;
-using b2bua::test::ActorFixture;
-using b2bua::test::one_attempt;
+using namespace b2bua::test;
 
-namespace {
-
-constexpr LegId a_leg = 7;
-constexpr LegId b_leg = 100;
-
-const std::string offer =
-    "v=0\r\no=alice 42 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
-    "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
-const std::string answer =
-    "v=0\r\no=bob 7 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
-    "m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
-
-struct FakeRelay : rtp::RelayControl {
-  bool exhausted = false;
-  std::vector<rtp::PeerUpdate> peers;
-  std::vector<rtp::RelayId> released;
-  std::uint64_t packets = 0;
-  rtp::RelayErrc allocate(rtp::RelayId id, std::uint32_t n, rtp::RelayPorts& out) override {
-    if (exhausted) {
-      return rtp::RelayErrc::pool_exhausted;
-    }
-    out.relay = id;
-    out.ip = "192.0.2.10";
-    for (std::uint32_t i = 0; i < n; ++i) {
-      out.streams.push_back(rtp::StreamPorts{30000, 30001, 30002, 30003});
-    }
-    return rtp::RelayErrc::ok;
-  }
-  rtp::RelayErrc set_peer(rtp::RelayId, const rtp::PeerUpdate& p) override {
-    peers.push_back(p);
-    return rtp::RelayErrc::ok;
-  }
-  void release(rtp::RelayId id) override { released.push_back(id); }
-  void stats(rtp::RelayId id, StatsCallback cb) override {
-    rtp::RelayStats s;
-    s.relay = id;
-    s.found = true;
-    s.a.packets = packets;
-    cb(s);
-  }
-  rtp::RelayErrc set_dtmf(rtp::RelayId, const rtp::DtmfPickup&, DigitCallback) override {
-    return rtp::RelayErrc::ok;
-  }
-  rtp::RelayErrc send_digit(rtp::RelayId, const rtp::DigitRequest&) override {
-    return rtp::RelayErrc::ok;
-  }
-};
-
-struct MediaFixture : ActorFixture {
-  std::shared_ptr<FakeRelay> relay = std::make_shared<FakeRelay>();
-  caf::actor bridge;
-
-  void start(std::string sdp = offer, std::string route_media = {}) {
-    IncomingCall call;
-    call.leg = a_leg;
-    call.call_id = "caller-call-id";
-    call.from_uri = "sip:alice@10.0.0.1";
-    call.from_user = "alice";
-    call.to_uri = "sip:bob@b2b";
-    call.to_user = "bob";
-    call.ruri_user = "bob";
-    call.sdp = std::move(sdp);
-    BridgeConfig cfg;
-    cfg.media_mode = "relay";
-    cfg.relay_engine = relay;
-    cfg.media_address = "192.0.2.10";
-    cfg.rtp_timeout_s = 5;
-    auto route = RouteDecision::route_to("sip:127.0.0.1:5080", "r");
-    route.media = std::move(route_media);
-    bridge = sys.spawn(bridge_actor, call, route, one_attempt("sip:bob@127.0.0.1:5080"), cfg,
-                       transport, registry, std::shared_ptr<SipPort>(sip));
-    sched.run();
-  }
-  std::vector<SipAction> a_actions() const { return sip->on(a_leg); }
-  std::vector<SipAction> b_actions() const { return sip->on(b_leg); }
-};
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-}  // namespace
 
 TEST_CASE_FIXTURE(MediaFixture, "in relay mode the callee is offered b2buad's address and B-side port") {
   start();

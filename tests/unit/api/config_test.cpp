@@ -513,6 +513,33 @@ TEST_CASE("the media keys parse, and each bad value names its key") {
   }
 }
 
+TEST_CASE("the dtmf keys parse, default to auto, and each bad value names its key") {
+  const auto d = parse_ok(default_config_text());
+  CHECK(d.dtmf.caller == b2bua::DtmfMode::automatic);
+  CHECK(d.dtmf.callee == b2bua::DtmfMode::automatic);
+  CHECK(parse_ok("{}").dtmf.callee == b2bua::DtmfMode::automatic);
+  const auto c = parse_ok(R"({"dtmf": {"caller": "rfc4733", "callee": "info"}})");
+  CHECK(c.dtmf.caller == b2bua::DtmfMode::rfc4733);
+  CHECK(c.dtmf.callee == b2bua::DtmfMode::info);
+  CHECK(parse_ok(R"({"dtmf": {"callee": "rfc4733"}})").dtmf.caller == b2bua::DtmfMode::automatic);
+
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"dtmf": {"callee": "inband"}})",
+       "dtmf.callee: must be one of \"auto\", \"rfc4733\", \"info\""},
+      {R"({"dtmf": {"caller": 1}})",
+       "dtmf.caller: must be one of \"auto\", \"rfc4733\", \"info\""},
+      {R"({"dtmf": {"callee": "INFO"}})",
+       "dtmf.callee: must be one of \"auto\", \"rfc4733\", \"info\""},
+      {R"({"dtmf": {"both": "info"}})", "dtmf.both: unknown key"},
+      {R"({"dtmf": "info"})", "dtmf: must be an object"},
+  };
+  for (const auto& [text, message] : bad) {
+    auto r = b2bua::api::parse_config(text);
+    REQUIRE_MESSAGE(std::holds_alternative<std::string>(r), text);
+    CHECK(std::get<std::string>(r) == message);
+  }
+}
+
 TEST_CASE("api.token and the cdr keys parse; each bad value names its key") {
   Config c = parse_ok(R"({"api": {"token": "abc-123_!~"},
                           "cdr": {"path": "/var/lib/b2bua/cdr.sqlite", "flush_ms": 50,
