@@ -494,7 +494,10 @@ class UdpSink:
                 continue
             except OSError:
                 break
-            self.datagrams.append((time.monotonic(), data.decode("utf-8", "replace")))
+            self._keep(data)
+
+    def _keep(self, data):
+        self.datagrams.append((time.monotonic(), data.decode("utf-8", "replace")))
 
     def requests(self, method):
         return [d for _, d in self.datagrams if d.startswith(method + " ")]
