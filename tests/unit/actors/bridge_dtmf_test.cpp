@@ -188,6 +188,12 @@ TEST_CASE_FIXTURE(DtmfFixture,
   CHECK(info.content_type == "application/dtmf-relay");
   CHECK(info.body == "Signal=1\r\nDuration=280\r\n");
   CHECK(call().legs[0].dtmf == "1");
+  // Published like an INFO digit: the registry hands it to event subscribers.
+  REQUIRE_FALSE(rec->events.empty());
+  CHECK(rec->events.back().role == "a");
+  CHECK(rec->events.back().event.kind == LegEventKind::dtmf);
+  CHECK(rec->events.back().event.digit == "1");
+  CHECK(rec->events.back().event.duration == 280);
   info_response(b_leg, 0, 200);  // the answer to b2buad's own INFO goes nowhere
   CHECK(a_actions().size() == a_before);
 }
