@@ -79,6 +79,9 @@ bool on_info_response(Self* self, Party from, const LegEvent& ev) {
     spdlog::debug("call={} leg={} {} to our DTMF INFO", st.info.id, name(from), ev.status);
     return true;
   }
+  if (ev.warning == "b2bua.dialog.ended") {
+    return false;  // that leg is gone (RFC 5057): the usual 500 to the sender, then the BYE
+  }
   auto d = st.dtmf.on_info_response(from, ev.txn, ev.status);
   if (!d || !st.relay) {
     return false;
