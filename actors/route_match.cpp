@@ -39,18 +39,31 @@ struct Regex {
   Regex& operator=(const Regex&) = delete;
 };
 
-// Patterns come from the config and reloads only, so the caches stay small; entries are never
-// removed, and a compiled regex_t is safe to use from several threads at once.
+// Patterns come from the config, reloads and PUT /v1/routes, so the caches stay small. Repeated
+// route replacements with ever new patterns cannot grow them without bound: past `max_entries`
+// the cache starts afresh (entries in use live on in their shared_ptr; the rules in force are
+// compiled again on their next match). A compiled regex_t is safe to use from several threads.
 template <class T>
 class Cache {
 public:
+  static constexpr std::size_t max_entries = 4096;
+
   std::shared_ptr<const T> get(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = map_[key];
-    if (!slot) {
-      slot = std::make_shared<const T>(key);
+    if (auto i = map_.find(key); i != map_.end()) {
+      return i->second;
     }
-    return slot;
+    if (map_.size() >= max_entries) {
+      map_.clear();
+    }
+    auto made = std::make_shared<const T>(key);
+    map_.emplace(key, made);
+    return made;
+  }
+
+  std::size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return map_.size();
   }
 
 private:
@@ -122,6 +135,8 @@ bool pattern_matches(const std::string& pattern, std::string_view text) {
   std::string subject{text};  // regexec needs a NUL-terminated string
   return regexec(&re->re, subject.c_str(), 0, nullptr, 0) == 0;
 }
+
+std::size_t pattern_cache_size() { return regex_cache().size(); }
 
 std::string check_time_zone(const std::string& tz) {
   return zone_cache().get(tz)->ok ? std::string() : "unknown time zone \"" + tz + "\"";

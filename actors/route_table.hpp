@@ -76,6 +76,9 @@ std::string check_pattern(const std::string& pattern);
 /// anywhere (regex). An invalid regex never matches.
 bool pattern_matches(const std::string& pattern, std::string_view text);
 
+/// Compiled `~regex` patterns held (at most 4096: then the cache starts afresh). For tests.
+std::size_t pattern_cache_size();
+
 /// "" when `tz` names a time zone this machine knows ("" = local), else why not.
 std::string check_time_zone(const std::string& tz);
 

@@ -228,3 +228,15 @@ TEST_CASE("a rule set replaced at run time decides new calls by the new rules") 
   CHECK(seen == "new");
   CHECK(before->front().name == "old");  // a list handed out earlier is unchanged
 }
+
+TEST_CASE("the regex cache stays bounded however many new patterns arrive (PUT /v1/routes)") {
+  for (int i = 0; i < 5000; ++i) {
+    const std::string pattern = "~^sip:user" + std::to_string(i) + "@";
+    REQUIRE(check_pattern(pattern).empty());
+    CHECK(pattern_matches(pattern, "sip:user" + std::to_string(i) + "@example.com"));
+    REQUIRE(pattern_cache_size() <= 4096);
+  }
+  // An old pattern that was dropped is compiled again and still matches.
+  CHECK(pattern_matches("~^sip:user0@", "sip:user0@example.com"));
+  CHECK_FALSE(pattern_matches("~^sip:user0@", "sip:user1@example.com"));
+}
