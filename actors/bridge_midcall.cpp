@@ -203,6 +203,18 @@ void on_reoffer(Self* self, Party from, const LegEvent& ev) {
   if (!st.answered && !early_offer_allowed(self, from, ev)) {
     return;
   }
+  const auto& open = st.oa.open();
+  if (open && open->from == from && !open->offerless &&
+      (st.oa.stage() == OfferAnswer::Stage::forwarded ||
+       st.oa.stage() == OfferAnswer::Stage::retry_wait)) {
+    // The same party offers again before its open offer was answered: not glare but an overlap
+    // (RFC 3261 14.2, RFC 3311 5.2): 500 with Retry-After.
+    spdlog::info("call={} leg={} b2bua.offer.pending: a second {} while its offer is open",
+                 st.info.id, name(from), ev.method);
+    refuse(self, from, ev.txn, 500, "Server Internal Error", "b2bua.offer.pending",
+           st.oa.pick_retry_after());
+    return;
+  }
   if (!st.oa.idle() || (st.answered && !st.a_confirmed)) {
     // Glare (RFC 3261 14.1): an offer is open across the bridge (or the caller's ACK, which
     // completes the first one, has not arrived). The peer retries after its own random delay.

@@ -147,12 +147,20 @@ TEST_CASE_FIXTURE(MidCallFixture, "glare: the caller's offer while the callee's 
   CHECK(last(b_leg).status == 200);
 }
 
-TEST_CASE_FIXTURE(MidCallFixture, "glare: a second offer from the same side while its first is open gets 491") {
+TEST_CASE_FIXTURE(MidCallFixture, "a second offer from the same side while its first is open gets 500 with Retry-After") {
   answer_call();
   reoffer(a_leg, 1, "v=0 a");
-  reoffer(a_leg, 2, "v=0 a again");
-  CHECK(last(a_leg).status == 491);
-  CHECK(last(a_leg).tag == 2);
+  reoffer(a_leg, 2, "v=0 a again");  // e.g. an UPDATE while its own re-INVITE is pending
+  const auto r = last(a_leg);
+  CHECK(r.status == 500);
+  CHECK(r.tag == 2);
+  CHECK(r.warning == "b2bua.offer.pending");
+  CHECK(r.retry_after >= 1);
+  CHECK(r.retry_after <= 10);
+  // The first offer is unaffected: its answer still reaches the caller's request 1.
+  reanswer(b_leg, 200, "v=0 b answers");
+  CHECK(last(a_leg).tag == 1);
+  CHECK(last(a_leg).status == 200);
 }
 
 TEST_CASE_FIXTURE(MidCallFixture, "crossing offers: the callee's 491 is retried after 2.1-4 s, its own offer gets 491 meanwhile") {
