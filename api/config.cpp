@@ -532,8 +532,13 @@ Error read_config(const json& root, Config& c) {
       return read_timers(x, p, c);
     }
     if (key == "routes") {
+      // Validated first: a valid rule list is a few levels deep, while a hostile one may nest
+      // arrays thousands deep, which dump() would walk recursively.
+      if (auto err = read_routes(x, p, c.routes); !err.empty()) {
+        return err;
+      }
       c.routes_json = x.dump(-1, ' ', false, json::error_handler_t::replace);
-      return read_routes(x, p, c.routes);
+      return Error{};
     }
     if (key == "groups") {
       return read_groups(x, p, c.groups);

@@ -202,7 +202,7 @@ TEST_CASE_FIXTURE(DtmfFixture,
                   "callee in rfc4733 mode: the caller's INFO is answered and sent as events") {
   dtmf.callee = rfc4733;
   start(offer_no_te);
-  const auto& to_b = b_actions().at(0).invite.sdp;
+  const auto to_b = b_actions().at(0).invite.sdp;
   CHECK(contains(to_b, "m=audio 30002 RTP/AVP 0 101"));
   CHECK(contains(to_b, "a=fmtp:101 0-16"));
   connect(answer_te);
