@@ -38,17 +38,24 @@ void TxMemory::start_event(std::int64_t now_ns, std::uint32_t clock_rate, std::u
 void TxMemory::on_held_back(std::uint16_t seq) noexcept {
   const auto ahead = static_cast<std::int16_t>(seq - last_input_);
   if (have_input_ && ahead > 0 && ahead <= StreamStats::max_dropout) {
-    seq_offset_ = static_cast<std::uint16_t>(seq_offset_ - ahead);
+    // One held-back packet leaves one gap; packets lost before it stay visible as losses.
+    seq_offset_ = static_cast<std::uint16_t>(seq_offset_ - 1);
   }
   note_input(seq);
 }
 
 void DtmfPickupState::set(const DtmfPickup& p) noexcept {
   const bool on = p.payload_type >= 0 && p.payload_type < 128;
-  payload_type = on ? static_cast<std::uint16_t>(p.payload_type) : off;
-  clock_rate = p.clock_rate == 0 ? 8000 : p.clock_rate;
+  const std::uint16_t pt = on ? static_cast<std::uint16_t>(p.payload_type) : off;
+  const std::uint32_t rate = p.clock_rate == 0 ? 8000 : p.clock_rate;
   forward = !on || p.forward;
-  detector = EventDetector{};
+  if (pt != payload_type || rate != clock_rate) {
+    // Only a new payload type or clock starts over: the same pick-up sent again after a
+    // re-offer must not make the repeats of an event already reported count as a new one.
+    payload_type = pt;
+    clock_rate = rate;
+    detector = EventDetector{};
+  }
 }
 
 std::optional<PickedDigit> DtmfPickupState::on_packet(const RtpHeader& h,

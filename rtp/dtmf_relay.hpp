@@ -70,6 +70,11 @@ class TxMemory {
 };
 
 /// One side's RFC 4733 pick-up on one stream.
+/// Digits picked up from one side closer together than this are dropped (counted): a keypad
+/// cannot press 20 a second, and each digit may become a SIP INFO, so a peer spraying event
+/// packets with new timestamps must not turn each packet into a SIP request.
+constexpr std::int64_t min_digit_gap_ns = 50'000'000;
+
 struct DtmfPickupState {
   /// Never equal to a 7-bit payload type: pick-up off.
   static constexpr std::uint16_t off = 0x100;
@@ -77,6 +82,8 @@ struct DtmfPickupState {
   std::uint32_t clock_rate = 8000;
   bool forward = true;
   EventDetector detector;
+  /// Worker clock of the last digit reported (see min_digit_gap_ns), 0 = none yet.
+  std::int64_t last_report_ns = 0;
 
   void set(const DtmfPickup& p) noexcept;
   /// An RTP packet with the pick-up's payload type arrived (header `h`, the whole packet `pkt`):

@@ -181,7 +181,8 @@ struct RelayTotals {
   std::uint64_t relays = 0;      ///< relays live now
   std::uint64_t digits_picked = 0;    ///< RFC 4733 digits seen to their end
   std::uint64_t digits_injected = 0;  ///< digits b2buad sent as RFC 4733 events
-  std::uint64_t digits_dropped = 0;   ///< digit requests over a relay's queue limit
+  std::uint64_t digits_dropped = 0;   ///< digits to send over a relay's queue limit, and digits picked up
+                                      ///< within 50 ms of the previous one (not reported)
 };
 
 }  // namespace b2bua::rtp

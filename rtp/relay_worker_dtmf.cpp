@@ -97,6 +97,12 @@ void Worker::Impl::send_digits() {
 bool Worker::Impl::pick_up(Relay& relay, const Sock& s, SideState& in, const RtpHeader& h,
                            std::span<const std::uint8_t> pkt) {
   if (auto d = in.dtmf.on_packet(h, pkt)) {
+    const std::int64_t now = steady_now_ns();  // only when a digit completes: rare
+    if (in.dtmf.last_report_ns != 0 && now - in.dtmf.last_report_ns < min_digit_gap_ns) {
+      bump(totals.digits_dropped, 1);
+      return in.dtmf.forward;
+    }
+    in.dtmf.last_report_ns = now;
     bump(totals.digits_picked, 1);
     if (relay.on_digit) {
       d->relay = relay.id;

@@ -16,14 +16,19 @@ bool is_telephone_event(const sdp_rtpmap_t* r) {
 }  // namespace
 
 void describe_telephone_event(const sdp_media_t* m, SdpStream& out) {
+  // A clock from the peer's SDP outside what RTP uses (1-192 kHz) is taken as 8000: it scales
+  // timestamps and durations, and an absurd one would overflow them.
+  auto rate = [](unsigned long hz) {
+    return hz >= 1000 && hz <= 192000 ? static_cast<std::uint32_t>(hz) : std::uint32_t{8000};
+  };
   for (const sdp_rtpmap_t* r = m->m_rtpmaps; r != nullptr; r = r->rm_next) {
     out.payload_types.push_back(static_cast<std::uint8_t>(r->rm_pt));
     if (r == m->m_rtpmaps) {
-      out.clock_rate = static_cast<std::uint32_t>(r->rm_rate);
+      out.clock_rate = rate(r->rm_rate);
     }
     if (out.te_payload_type < 0 && is_telephone_event(r)) {
       out.te_payload_type = static_cast<int>(r->rm_pt);
-      out.te_clock_rate = static_cast<std::uint32_t>(r->rm_rate);
+      out.te_clock_rate = rate(r->rm_rate);
       out.te_events = r->rm_fmtp != nullptr ? r->rm_fmtp : "";
     }
   }

@@ -89,11 +89,12 @@ void FailureLimiter::prune(std::int64_t now_s) {
 bool FailureLimiter::record_failure(const IpBytes& ip, std::int64_t now_s) {
   auto it = table_.find(ip);
   if (it == table_.end()) {
-    if (table_.size() >= max_sources_) {
+    if (table_.size() >= max_sources_ && now_s != last_prune_s_) {
+      last_prune_s_ = now_s;
       prune(now_s);
-      if (table_.size() >= max_sources_) {
-        return false;
-      }
+    }
+    if (table_.size() >= max_sources_) {
+      return false;
     }
     it = table_.emplace(ip, Entry{0, now_s, 0}).first;
   }

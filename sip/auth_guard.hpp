@@ -66,6 +66,9 @@ class FailureLimiter {
   std::uint32_t block_s_;
   std::size_t max_sources_;
   std::unordered_map<IpBytes, Entry, Hash> table_;
+  /// When a full table was last scanned: a flood of new (spoofed) sources while every entry is
+  /// still live scans at most once a second, not once per failure.
+  std::int64_t last_prune_s_ = -1;
 };
 
 }  // namespace b2bua::sip

@@ -50,6 +50,9 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
   if (early(rec) && refuse_early_offer(nh, rec)) {
     return;
   }
+  if (too_many_pending(nh, rec)) {
+    return;
+  }
   msg_t* msg = nua_current_request(nua);
   if (!msg) {
     nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
@@ -66,6 +69,19 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
   ev.txn = txn;
   ev.sdp = std::move(sdp);
   emit(std::move(ev));
+}
+
+// A peer with max_pending_requests requests still unanswered gets 500 with Retry-After (RFC 3261
+// 21.5.1). True: refused.
+bool SipStack::Impl::too_many_pending(nua_handle_t* nh, const LegRec* rec) {
+  if (rec->requests.size() < max_pending_requests) {
+    return false;
+  }
+  std::string ra = std::to_string(retry_after_s());
+  nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
+              SIPTAG_RETRY_AFTER_STR(ra.c_str()),
+              SIPTAG_WARNING_STR(warning("b2bua.request.too_many_pending").c_str()), TAG_END());
+  return true;
 }
 
 // An offer in an early dialog (NUA answers an early re-INVITE itself: 500 or 491). RFC 3311 5.2
@@ -173,6 +189,9 @@ void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
                   SIPTAG_WARNING_STR(warning("b2bua.info.no_call").c_str()), TAG_END());
       nua_handle_destroy(nh);
     }
+    return;
+  }
+  if (too_many_pending(nh, rec)) {
     return;
   }
   msg_t* msg = nua_current_request(nua);

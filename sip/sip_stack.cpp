@@ -153,6 +153,8 @@ void nua_callback(nua_event_t event, int status, char const* phrase, nua_t*, nua
   } catch (const std::exception& e) {
     // Nothing may unwind through sofia's C frames.
     spdlog::error("sip: exception in event {}: {}", nua_event_name(event), e.what());
+  } catch (...) {
+    spdlog::error("sip: unknown exception in event {}", nua_event_name(event));
   }
 }
 

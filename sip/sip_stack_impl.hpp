@@ -59,6 +59,10 @@ inline void refused_credentials(LegEvent& ev) {
 
 // -- the part that lives in the sofia thread --------------------------------------------------------
 
+/// In-dialog requests (re-INVITE, UPDATE, INFO) of one peer waiting for the far leg's answer; more
+/// are answered 500 with Retry-After at once, so a peer cannot pile up held messages.
+constexpr std::size_t max_pending_requests = 16;
+
 struct LegRec {
   LegId id = 0;
   nua_handle_t* nh = nullptr;
@@ -79,6 +83,7 @@ struct LegRec {
     bool offerless_invite = false;  // a re-INVITE without SDP: our 200 carries the offer
   };
   std::unordered_map<std::uint64_t, InDialog> requests;  // awaiting our response, by txn
+                                                         // (at most max_pending_requests)
   std::deque<std::uint64_t> infos_out;  // txn tags of the INFOs we sent, oldest first
   bool reoffer_out = false;       // our re-INVITE/UPDATE awaits its final response
   bool reoffer_update = false;    // ... and it is an UPDATE
@@ -209,6 +214,7 @@ struct SipStack::Impl {
   void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_ack(LegRec* rec, const sip_t* sip);
   void on_refresh_failed(LegRec* rec, int status);
+  bool too_many_pending(nua_handle_t* nh, const LegRec* rec);
   bool ends_dialog(const LegRec* rec, int status, sip_method_t method) const;
   void on_dialog_ended(LegRec* rec, int status);
 
