@@ -13,6 +13,7 @@
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
 
+#include "rtp/sdp_kept_lines.hpp"
 #include "rtp/sdp_telephone_event.hpp"
 
 namespace b2bua::rtp {
@@ -152,6 +153,7 @@ struct Prepared {
   std::size_t media_count = 0;
   std::vector<std::vector<std::string>> bandwidth_names{1};      // [0] session, [i] m= line i
   std::vector<std::optional<std::string>> media_information{1};  // [i] i= of m= line i
+  std::vector<detail::KeptLine> kept;  // lines sofia sees as placeholders (sdp_kept_lines.hpp)
 };
 
 // Records are split on runs of CR/LF like sofia does. Blank and whitespace-only lines are dropped
@@ -184,6 +186,14 @@ std::optional<Prepared> prepare(std::string_view sdp, std::string& why) {
       why = "sdp: malformed line \"" + std::string(record) + "\"";
       return std::nullopt;
     }
+    if (!out.text.empty()) {  // the first line is v=0, for sofia to check
+      if (auto kept = detail::keep_line(record, out.media_count)) {
+        out.text.append(detail::placeholder(out.kept.size()));
+        out.text.append("\r\n");
+        out.kept.push_back(std::move(*kept));
+        continue;
+      }
+    }
     if (record[1] == '=') {
       const std::string_view rest = trim_blanks(record.substr(2));
       if (record[0] == 'm') {
@@ -215,6 +225,7 @@ struct Parsed {
   HomePtr home;  // declared first: destroyed last
   ParserPtr parser;
   sdp_session_t* session = nullptr;
+  std::vector<detail::KeptLine> kept;  // printed back in place of their placeholders
 };
 
 std::size_t count_media(const sdp_session_t* s) {
@@ -294,6 +305,11 @@ std::optional<Parsed> parse(std::string_view sdp, std::string& why) {
     why = "sdp: lines lost while parsing";
     return std::nullopt;
   }
+  out.kept = std::move(prepared->kept);
+  if (!detail::note_kept_rtpmaps(out.home.get(), out.session, out.kept)) {
+    why = "sdp: out of memory";
+    return std::nullopt;
+  }
   for (const sdp_media_t* m = out.session->sdp_media; m != nullptr; m = m->m_next) {
     if (m->m_port > 65535) {
       why = "sdp: m= port " + std::to_string(m->m_port) + " out of range";
@@ -360,6 +376,51 @@ bool is_hold_zero(const sdp_connection_t* c) {
          std::strcmp(c->c_address, "0.0.0.0") == 0;
 }
 
+// RFC 1123 host name: dot-separated labels of letters, digits and '-' (not at either end), the last
+// one not all digits (so that "300.1.2.3" is no name), at most 253 characters.
+bool is_host_name(std::string_view name) {
+  if (!name.empty() && name.back() == '.') {
+    name.remove_suffix(1);
+  }
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  bool last_numeric = true;
+  for (std::size_t start = 0; start <= name.size();) {
+    const std::size_t end = std::min(name.find('.', start), name.size());
+    const std::string_view label = name.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    last_numeric = true;
+    for (const char c : label) {
+      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (!alpha && !is_digit(c) && c != '-') {
+        return false;
+      }
+      last_numeric = last_numeric && is_digit(c);
+    }
+    start = end + 1;
+  }
+  return !last_numeric;
+}
+
+AddressKind address_kind(const sdp_connection_t* c) {
+  if (c == nullptr || c->c_address == nullptr || *c->c_address == '\0') {
+    return AddressKind::none;
+  }
+  unsigned char buf[16];
+  if (c->c_nettype != sdp_net_in ||
+      (c->c_addrtype != sdp_addr_ip4 && c->c_addrtype != sdp_addr_ip6)) {
+    return AddressKind::invalid;
+  }
+  const bool v6 = c->c_addrtype == sdp_addr_ip6;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, c->c_address, buf) == 1) {
+    return v6 ? AddressKind::ip6 : AddressKind::ip4;
+  }
+  return is_host_name(c->c_address) ? AddressKind::host_name : AddressKind::invalid;
+}
+
 SdpStream describe_stream(const sdp_media_t* m, const sdp_session_t* s) {
   SdpStream out;
   out.media = m->m_type_name != nullptr ? m->m_type_name : "";
@@ -369,6 +430,7 @@ SdpStream describe_stream(const sdp_media_t* m, const sdp_session_t* s) {
     out.address = c->c_address;
     out.ipv6 = c->c_addrtype == sdp_addr_ip6;
     out.hold_zero_address = is_hold_zero(c);
+    out.address_kind = address_kind(c);
   }
   out.port = static_cast<std::uint16_t>(m->m_port);
   if (out.port != 0) {
@@ -540,15 +602,17 @@ std::optional<std::uint64_t> parse_session_id(const std::string& text) {
   return value;
 }
 
-std::optional<std::string> print(su_home_t* home, const sdp_session_t* s, std::string& why) {
-  PrinterPtr printer(sdp_print(home, s, nullptr, 0, print_flags));
+// The SDP text of `parsed`, with the lines kept away from sofia back in their places.
+std::optional<std::string> print(const Parsed& parsed, std::string& why) {
+  PrinterPtr printer(sdp_print(parsed.home.get(), parsed.session, nullptr, 0, print_flags));
   const char* message = sdp_message(printer.get());
   if (message == nullptr) {
     const char* reason = sdp_printing_error(printer.get());
     why = std::string("sdp: cannot print: ") + (reason != nullptr ? reason : "unknown error");
     return std::nullopt;
   }
-  return std::string(message, sdp_message_size(printer.get()));
+  const std::string_view text(message, sdp_message_size(printer.get()));
+  return parsed.kept.empty() ? std::string(text) : detail::restore_kept(text, parsed.kept);
 }
 
 std::optional<std::string> rewrite(std::string_view sdp, const std::string& address,
@@ -595,10 +659,11 @@ std::optional<std::string> rewrite(std::string_view sdp, const std::string& addr
     return std::nullopt;
   }
 
-  auto body = print(home, s, why);
+  detail::drop_orphan_rtpmaps(s, parsed->kept);
+  auto body = print(*parsed, why);
   if (body && next.initialised && *body != next.last_body) {
     origin->o_version = ++next.version;
-    body = print(home, s, why);
+    body = print(*parsed, why);
   }
   if (!body) {
     return std::nullopt;

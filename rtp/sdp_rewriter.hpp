@@ -12,6 +12,15 @@
 
 namespace b2bua::rtp {
 
+/// What a stream's connection address (c=) is.
+enum class AddressKind : std::uint8_t {
+  none,       ///< no c= applies
+  ip4,        ///< an IPv4 literal, declared IN IP4
+  ip6,        ///< an IPv6 literal, declared IN IP6
+  host_name,  ///< a fully qualified domain name (RFC 4566 allows one; b2buad does not resolve it)
+  invalid,    ///< anything else: garbage, a literal of the other family than declared, ...
+};
+
 /// One m= line as the peer described it.
 struct SdpStream {
   /// "audio", "video", ... (sofia lower-cases the well-known ones).
@@ -20,6 +29,8 @@ struct SdpStream {
   std::string address;
   /// The connection address is `IN IP6`.
   bool ipv6 = false;
+  /// What `address` is.
+  AddressKind address_kind = AddressKind::none;
   /// 0 = rejected or disabled stream.
   std::uint16_t port = 0;
   /// a=rtcp:<port> if present and valid, else port+1; 0 when port is 0 (or 65535).
@@ -57,7 +68,10 @@ struct SdpInfo {
 /// Largest SDP body accepted, in bytes. Larger bodies are refused before sofia sees them.
 inline constexpr std::size_t max_sdp_size = 65535;
 
-/// Parses SDP text.
+/// Parses SDP text. Lines sofia-sip cannot read but b2buad can relay around are accepted and
+/// printed back untouched by rewrite_sdp: unknown line types, attribute names outside letters,
+/// digits and '-', and a=rtpmap without a clock rate (RFC 4475's "a=rtpmap:31 LPC"; the payload
+/// type's clock rate is then unknown, 0).
 /// Returns nullopt and sets `*error` (one printable line, if `error` is not null) when sofia cannot
 /// parse it or it is not usable: no m= line, a port above 65535, no connection address for a stream
 /// with a non-zero port, a NUL byte, more than `max_sdp_size` bytes, or lines that sofia-sip 1.12

@@ -235,9 +235,6 @@ TEST_CASE("parse_sdp and rewrite_sdp refuse unusable SDP with one line") {
       // sofia-sip 1.12 reads past the end of a one-character line.
       {"one-character line", head + "m=audio 5004 RTP/AVP 0\r\nx", "malformed line"},
       {"NUL byte inside the body", with_nul, "NUL"},
-      {"unknown session-level line", head + "y=whatever\r\nm=audio 5004 RTP/AVP 0\r\n", "unknown"},
-      {"rtpmap without a clock rate",
-       head + "m=audio 5004 RTP/AVP 101\r\na=rtpmap:101 telephone-event\r\n", "rtpmap"},
       {"unknown network type",
        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=ATM NSAP 47.0091\r\n"
        "m=audio 5004 RTP/AVP 0\r\n",
@@ -663,4 +660,101 @@ TEST_CASE("rewrite_sdp refuses bad arguments and leaves the state alone") {
   // More local streams than m= lines is fine: the extra ones are unused.
   std::string error;
   CHECK(rewrite_fresh(two_streams, ours, {{6000, 0}, {6002, 0}, {6004, 0}}, &error).has_value());
+}
+
+TEST_CASE("liberal SDP (RFC 4475): lines sofia cannot read are anchored and passed through untouched") {
+  struct Row {
+    const char* name;
+    std::string offer;
+    std::string expected;  // rewritten with port 6000
+    std::uint32_t clock_rate;
+  };
+  const std::string head = "v=0\r\no=- 1 1 IN IP4 192.0.2.4\r\ns=-\r\nc=IN IP4 192.0.2.4\r\nt=0 0\r\n";
+  const std::string out_head = "v=0\r\no=b2bua 1 0 IN IP4 203.0.113.5\r\ns=-\r\nc=IN IP4 203.0.113.5\r\nt=0 0\r\n";
+  const Row rows[] = {
+      {"RFC 4475 3.1.1.1: a=rtpmap:31 LPC without a clock rate",
+       head + "m=video 3227 RTP/AVP 31\r\na=rtpmap:31 LPC\r\n",
+       out_head + "m=video 6000 RTP/AVP 31\r\na=rtpmap:31 LPC\r\n", 8000},
+      {"a dynamic payload type without a clock rate, among readable ones",
+       head + "m=audio 5004 RTP/AVP 0 96\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:96 opus\r\n",
+       out_head + "m=audio 6000 RTP/AVP 0 96\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:96 opus\r\n", 8000},
+      {"an encoding name sofia does not take",
+       head + "m=audio 5004 RTP/AVP 98\r\na=rtpmap:98 G.729.1/16000\r\n",
+       out_head + "m=audio 6000 RTP/AVP 98\r\na=rtpmap:98 G.729.1/16000\r\n", 8000},
+      {"an unknown session-level line",
+       head + "y=whatever it is\r\nm=audio 5004 RTP/AVP 0\r\n",
+       out_head + "y=whatever it is\r\nm=audio 6000 RTP/AVP 0\r\n", 8000},
+      {"an unknown media-level line (sofia would drop it)",
+       head + "m=audio 5004 RTP/AVP 0\r\nq=1 2 3\r\na=ptime:20\r\n",
+       out_head + "m=audio 6000 RTP/AVP 0\r\nq=1 2 3\r\na=ptime:20\r\n", 8000},
+      {"attribute names with characters outside letters, digits and '-'",
+       head + "a=x_vendor.info:1\r\nm=audio 5004 RTP/AVP 0\r\na=X-Odd_Name\r\na=ptime:20\r\n",
+       out_head + "a=x_vendor.info:1\r\nm=audio 6000 RTP/AVP 0\r\na=X-Odd_Name\r\na=ptime:20\r\n",
+       8000},
+      {"unknown attributes sofia reads are kept in order",
+       head + "m=audio 5004 RTP/AVP 0\r\na=foo\r\na=bar:baz qux\r\n",
+       out_head + "m=audio 6000 RTP/AVP 0\r\na=foo\r\na=bar:baz qux\r\n", 8000},
+      {"a peer's line that looks like b2buad's placeholder is its own line",
+       head + "m=audio 5004 RTP/AVP 0\r\na=x-b2bua-kept:0\r\n",
+       out_head + "m=audio 6000 RTP/AVP 0\r\na=x-b2bua-kept:0\r\n", 8000},
+      {"odd m= lines: an unknown media type and transport",
+       head + "m=x-game 5004 x-proto/v2 fmt1 fmt2\r\n",
+       out_head + "m=x-game 6000 x-proto/v2 fmt1 fmt2\r\n", 0},
+  };
+  for (const auto& row : rows) {
+    INFO(std::string(row.name));
+    std::string error;
+    const auto info = parse_sdp(row.offer, &error);
+    REQUIRE_MESSAGE(info.has_value(), error);
+    REQUIRE(info->streams.size() == 1);
+    CHECK(info->streams[0].clock_rate == row.clock_rate);
+    CHECK(info->streams[0].address_kind == AddressKind::ip4);
+    const auto out = rewrite_fresh(row.offer, ours, {{6000, 0}}, &error);
+    REQUIRE_MESSAGE(out.has_value(), error);
+    CHECK(*out == row.expected);
+  }
+}
+
+TEST_CASE("telephone-event without a clock rate is read, and stripping it drops its line") {
+  const std::string offer = sdp({"v=0", "o=- 1 1 IN IP4 192.0.2.4", "s=-", "c=IN IP4 192.0.2.4",
+                                 "t=0 0", "m=audio 5004 RTP/AVP 0 101", "a=rtpmap:101 telephone-event",
+                                 "a=fmtp:101 0-15"});
+  const auto info = parse_sdp(offer, nullptr);
+  REQUIRE(info.has_value());
+  CHECK(info->streams[0].te_payload_type == 101);
+  CHECK(info->streams[0].te_clock_rate == 8000);
+  LocalStream local{6000, 0};
+  local.te.kind = TelephoneEventEdit::Kind::strip;
+  std::string error;
+  const auto out = rewrite_fresh(offer, ours, {local}, &error);
+  REQUIRE_MESSAGE(out.has_value(), error);
+  CHECK(out->find("m=audio 6000 RTP/AVP 0\r\n") != std::string::npos);
+  CHECK(out->find("telephone-event") == std::string::npos);
+}
+
+TEST_CASE("parse_sdp says what each stream's connection address is") {
+  struct Row {
+    const char* c;
+    AddressKind kind;
+  };
+  const Row rows[] = {
+      {"c=IN IP4 192.0.2.1", AddressKind::ip4},
+      {"c=IN IP6 2001:db8::1", AddressKind::ip6},
+      {"c=IN IP4 example.com", AddressKind::host_name},
+      {"c=IN IP6 media.example.com.", AddressKind::host_name},
+      {"c=IN IP4 ::1", AddressKind::invalid},
+      {"c=IN IP6 192.0.2.1", AddressKind::invalid},
+      {"c=IN IP4 300.1.2.3", AddressKind::invalid},
+      {"c=IN IP4 -bad-.example", AddressKind::invalid},
+      {"c=IN IP4 a..b", AddressKind::invalid},
+  };
+  for (const auto& row : rows) {
+    INFO(std::string(row.c));
+    std::string error;
+    const auto info = parse_sdp(sdp({"v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", row.c, "t=0 0",
+                                     "m=audio 5004 RTP/AVP 0"}),
+                                &error);
+    REQUIRE_MESSAGE(info.has_value(), error);
+    CHECK(info->streams[0].address_kind == row.kind);
+  }
 }
