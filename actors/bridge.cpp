@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/bridge_dtmf.hpp"
+#include "actors/bridge_guard.hpp"
 #include "actors/bridge_midcall.hpp"
 #include "actors/call_leg.hpp"
 #include "actors/protocol/atoms.hpp"
@@ -189,13 +190,11 @@ bool media_for_caller(Self* self, LegEvent& ev) {
   std::string error;
   auto sdp = st.media->answer_for_caller(ev.sdp, &peers, &error);
   if (!sdp) {
-    spdlog::warn("call={} leg=b b2bua.sdp.unparseable: SDP not relayable: {}", st.info.id, error);
+    spdlog::warn("call={} leg=b {}: SDP not relayable: {}", st.info.id, st.media->warning(), error);
     return false;
   }
   ev.sdp = std::move(*sdp);
-  for (auto& p : peers) {
-    self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
-  }
+  bridge_guard::set_peers(self, std::move(peers));
   st.media->describe(leg_info(st, true), leg_info(st, false));
   bridge_dtmf::on_media(self);
   return true;
@@ -222,7 +221,7 @@ void on_b_answered(Self* self, LegEvent ev) {
   if (!media_for_caller(self, ev)) {
     end_call(self, "failed");
     to_leg(self, false, LegEventKind::bye);
-    fail_caller(self, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+    fail_caller(self, 488, "Not Acceptable Here", st.media->warning());
     return;
   }
   if (st.relay) {
@@ -498,11 +497,36 @@ void try_next(Self* self) {
     };
     self->request(at.backend.breaker, std::chrono::milliseconds(cfg.admission_timeout_ms),
                   admit_atom::value)
-        .then([admitted](bool ok) { admitted(ok); },
-              [admitted](caf::error&) { admitted(true); });  // no answer in time: closed
+        .then([self, admitted](bool ok) { bridge_guard::run(self, "admission", [&] { admitted(ok); }); },
+              [self, admitted](caf::error&) {  // no answer in time: closed
+                bridge_guard::run(self, "admission", [&] { admitted(true); });
+              });
     return;
   }
   all_failed(self);
+}
+
+// The relay's ports arrived: tell it the caller's address and start the B leg with the offer
+// rewritten.
+template <class Refuse>
+void on_ports(Self* self, const Refuse& refuse, const rtp::RelayPorts& ports) {
+  auto& st = self->state;
+  bridge_guard::set_peers(self, st.media->set_ports(ports));
+  if (st.a_final || st.a_done || st.ending) {
+    st.b_done = true;  // the caller gave up meanwhile
+    maybe_finish(self);
+    return;
+  }
+  std::string error;
+  auto offer = st.media->offer_for_callee(st.pending.sdp, &error);
+  if (!offer) {
+    spdlog::warn("call={} leg=a offer rewrite failed: {}", st.info.id, error);
+    refuse(488, "Not Acceptable Here", "b2bua.sdp.unparseable", 0);
+    return;
+  }
+  st.pending.sdp = std::move(*offer);
+  st.media->describe(leg_info(st, true), leg_info(st, false));
+  try_next(self);
 }
 
 // Relay mode: read the offer, get ports from a relay actor, then start the B leg with the
@@ -520,8 +544,9 @@ void start_with_relay(Self* self, const BridgeConfig& cfg) {
   st.media->set_dtmf_modes(cfg.dtmf);
   std::string error;
   if (!st.media->read_offer(st.pending.sdp, &error)) {
-    spdlog::info("call={} leg=a b2bua.sdp.unparseable: offer not relayable: {}", st.info.id, error);
-    refuse(488, "Not Acceptable Here", "b2bua.sdp.unparseable", 0);
+    spdlog::info("call={} leg=a {}: offer not relayable: {}", st.info.id, st.media->warning(),
+                 error);
+    refuse(488, "Not Acceptable Here", st.media->warning(), 0);
     return;
   }
   rtp::RelayActorConfig rc;
@@ -535,27 +560,10 @@ void start_with_relay(Self* self, const BridgeConfig& cfg) {
                 st.media->stream_count())
       .then(
           [self, refuse](const rtp::RelayPorts& ports) {
-            auto& st = self->state;
-            for (auto& p : st.media->set_ports(ports)) {
-              self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
-            }
-            if (st.a_final || st.a_done || st.ending) {
-              st.b_done = true;  // the caller gave up meanwhile
-              maybe_finish(self);
-              return;
-            }
-            std::string error;
-            auto offer = st.media->offer_for_callee(st.pending.sdp, &error);
-            if (!offer) {
-              spdlog::warn("call={} leg=a offer rewrite failed: {}", st.info.id, error);
-              refuse(488, "Not Acceptable Here", "b2bua.sdp.unparseable", 0);
-              return;
-            }
-            st.pending.sdp = std::move(*offer);
-            st.media->describe(leg_info(st, true), leg_info(st, false));
-            try_next(self);
+            bridge_guard::run(self, "relay ports", [&] { on_ports(self, refuse, ports); });
           },
           [self, refuse, retry_after](caf::error& err) {
+            bridge_guard::run(self, "relay allocation", [&] {
             auto& st = self->state;
             spdlog::warn("call={} leg=a {}: media relay allocation failed",
                          st.info.id,
@@ -575,6 +583,7 @@ void start_with_relay(Self* self, const BridgeConfig& cfg) {
             } else {
               refuse(500, "Server Internal Error", "b2bua.media.error", 0);
             }
+            });
           });
 }
 
@@ -635,7 +644,58 @@ void on_failover_timeout(Self* self, LegId leg) {
   try_next(self);
 }
 
+void on_no_answer(Self* self) {
+  auto& st = self->state;
+  if (st.answered || st.a_final || st.ending) {
+    return;
+  }
+  spdlog::info("call={} leg=b no answer after timeout: cancelling", st.info.id);
+  end_call(self, "no_answer");
+  to_leg(self, false, LegEventKind::cancelled);
+  fail_caller(self, 480, "Temporarily Unavailable", "b2bua.call.no_answer");
+}
+
+void abort_steps(Self* self, const std::string& what) {
+  auto& st = self->state;
+  spdlog::error("call={} leg=a b2bua.internal: {}", st.info.id, what);
+  if (st.relay) {  // its ports go back now, whatever else happens
+    self->demonitor(st.relay);
+    self->send(st.relay, rtp::release_atom::value);
+    st.relay = nullptr;
+  }
+  if (!st.b) {
+    st.b_done = true;  // no B leg runs (none yet, or between attempts)
+  }
+  const bool answered = st.answered;
+  end_call(self, "internal_error");
+  LegEvent ev;
+  ev.reason = "internal error";
+  if (answered) {
+    if (!st.a_done) {
+      to_leg(self, true, LegEventKind::bye, &ev);
+    }
+    if (!st.b_done) {
+      to_leg(self, false, LegEventKind::bye, &ev);
+    }
+  } else {
+    if (!st.b_done) {
+      to_leg(self, false, LegEventKind::cancelled);
+    }
+    fail_caller(self, 500, "Server Internal Error", "b2bua.internal");
+  }
+  maybe_finish(self);
+}
+
 }  // namespace
+
+void bridge_guard::abort_call(Self* self, const std::string& what) noexcept {
+  try {
+    abort_steps(self, what);
+  } catch (...) {
+    // Out of memory at worst: the actor stops and the relay actor, which monitors it, follows.
+    self->quit(caf::exit_reason::unhandled_exception);
+  }
+}
 
 caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
                            std::vector<Attempt> attempts, BridgeConfig cfg, caf::actor transport,
@@ -690,6 +750,7 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
   st.a = self->spawn(call_leg_actor, LegRole::a, st.a_id, me, st.transport, st.sip,
                      OutboundInvite{});
   self->monitor(st.a);
+  bridge_guard::install(self);
   const std::string& mode = route.media.empty() ? cfg.media_mode : route.media;
   const bool relay = mode == "relay" && cfg.relay_engine && !st.pending.sdp.empty();
   st.dtmf = DtmfPolicy(cfg.dtmf, relay);
@@ -698,53 +759,65 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
     spdlog::debug("call={} dtmf: no INFO/RFC 4733 conversion without the media relay ({})",
                   st.info.id, mode);
   }
-  if (relay) {
-    start_with_relay(self, cfg);
-  } else {
-    try_next(self);  // bypass, or an INVITE without SDP: nothing to anchor
-  }
+  bridge_guard::run(self, "call start", [&] {
+    if (relay) {
+      start_with_relay(self, cfg);
+    } else {
+      try_next(self);  // bypass, or an INVITE without SDP: nothing to anchor
+    }
+  });
   publish(self);
 
   self->set_down_handler([self](const caf::down_msg& dm) {
-    auto& st = self->state;
-    if (dm.source == st.a.address() && !st.a_done) {
-      on_a_event(self, make_event(st.a_id, LegEventKind::terminated));
-    } else if (st.b && dm.source == st.b.address() && !st.b_done) {
-      on_b_event(self, make_event(st.b_id, LegEventKind::terminated));
-    } else if (st.relay && dm.source == st.relay.address()) {
-      st.relay = nullptr;  // the media relay failed: the call goes on, unanchored counters stop
-    }
+    bridge_guard::run(self, "down", [&] {
+      auto& st = self->state;
+      if (dm.source == st.a.address() && !st.a_done) {
+        on_a_event(self, make_event(st.a_id, LegEventKind::terminated));
+      } else if (st.b && dm.source == st.b.address() && !st.b_done) {
+        on_b_event(self, make_event(st.b_id, LegEventKind::terminated));
+      } else if (st.relay && dm.source == st.relay.address()) {
+        st.relay = nullptr;  // the media relay failed: the call goes on, unanchored counters stop
+      }
+    });
   });
 
+  // Every handler runs under the guard: an exception ends the call with 500 b2bua.internal.
   return {
       [self](leg_atom, const LegEvent& ev) {
-        if (ev.leg == self->state.a_id) {
-          on_a_event(self, ev);
-        } else if (ev.leg == self->state.b_id) {
-          on_b_event(self, ev);
-        }
+        bridge_guard::run(self, "leg event", [&] {
+          if (ev.leg == self->state.a_id) {
+            on_a_event(self, ev);
+          } else if (ev.leg == self->state.b_id) {
+            on_b_event(self, ev);
+          }
+        });
       },
-      [self](hangup_atom, const std::string& why) { hang_up(self, why); },
+      [self](hangup_atom, const std::string& why) {
+        bridge_guard::run(self, "hangup", [&] { hang_up(self, why); });
+      },
       [self](hangup_atom, const std::string& why, int status) {
-        hang_up(self, why, status, "operator_hangup");
+        bridge_guard::run(self, "hangup", [&] { hang_up(self, why, status, "operator_hangup"); });
       },
-      [self](rtp::counters_atom, const rtp::RelayStats& s) { on_counters(self, s); },
-      [self](rtp::digit_atom, const rtp::PickedDigit& d) { bridge_dtmf::on_rtp_digit(self, d); },
-      [self](rtp::rtp_timeout_atom, rtp::RelayId) { on_rtp_timeout(self); },
-      [self](timeout_atom, LegId leg) { on_failover_timeout(self, leg); },
-      [self](retry_atom, std::uint64_t generation) { midcall::on_retry(self, generation); },
+      [self](rtp::counters_atom, const rtp::RelayStats& s) {
+        bridge_guard::run(self, "counters", [&] { on_counters(self, s); });
+      },
+      [self](rtp::digit_atom, const rtp::PickedDigit& d) {
+        bridge_guard::run(self, "rtp digit", [&] { bridge_dtmf::on_rtp_digit(self, d); });
+      },
+      [self](rtp::rtp_timeout_atom, rtp::RelayId) {
+        bridge_guard::run(self, "rtp timeout", [&] { on_rtp_timeout(self); });
+      },
+      [self](timeout_atom, LegId leg) {
+        bridge_guard::run(self, "failover timer", [&] { on_failover_timeout(self, leg); });
+      },
+      [self](retry_atom, std::uint64_t generation) {
+        bridge_guard::run(self, "491 retry", [&] { midcall::on_retry(self, generation); });
+      },
       // The no-answer timer is a receive timeout: it restarts with every event, so it runs from the
       // last provisional response, and CAF cancels it when the bridge quits (a delayed_send would
       // keep the finished bridge alive until it fired).
       caf::after(std::chrono::milliseconds(cfg.no_answer_ms)) >> [self] {
-        auto& st = self->state;
-        if (st.answered || st.a_final || st.ending) {
-          return;
-        }
-        spdlog::info("call={} leg=b no answer after timeout: cancelling", st.info.id);
-        end_call(self, "no_answer");
-        to_leg(self, false, LegEventKind::cancelled);
-        fail_caller(self, 480, "Temporarily Unavailable", "b2bua.call.no_answer");
+        bridge_guard::run(self, "no-answer timer", [&] { on_no_answer(self); });
       }
   };
 }

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/bridge_dtmf.hpp"
+#include "actors/bridge_guard.hpp"
 #include "actors/dtmf_info.hpp"
 #include "actors/protocol/atoms.hpp"
 #include "rtp/relay_actor.hpp"
@@ -15,6 +16,10 @@ namespace b2bua::midcall {
 namespace {
 
 const char* name(Party p) { return p == Party::a ? "a" : "b"; }
+// The Warning id of an SDP MediaSession refused (bypass mode has no SDP to refuse).
+const char* warning(const BridgeState& st) {
+  return st.media ? st.media->warning() : "b2bua.sdp.unparseable";
+}
 rtp::Side side(Party p) { return p == Party::a ? rtp::Side::a : rtp::Side::b; }
 LegInfo& leg_info(BridgeState& st, Party p) { return st.info.legs[p == Party::a ? 0 : 1]; }
 
@@ -108,11 +113,11 @@ void relay_answer(Self* self, Party from, const OpenOffer& open, const LegEvent&
     st.offer_holds = ev.sdp.empty() ? std::nullopt : sdp_holds(ev.sdp);
     std::optional<std::string> out = ev.sdp;
     if (ev.sdp.empty() || (st.media && !(out = st.media->reoffer(side(from), ev.sdp, &error)))) {
-      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: no usable offer in the 200 to a "
-                   "re-INVITE without SDP: {}", st.info.id, name(from), error);
+      spdlog::warn("call={} leg={} {}: no usable offer in the 200 to a "
+                   "re-INVITE without SDP: {}", st.info.id, name(from), warning(st), error);
       st.oa.reset();
       send_to(self, from, LegEventKind::reanswer, [] { LegEvent a; a.method = "ACK"; return a; }());
-      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", warning(st));
       return;
     }
     resp.sdp = std::move(*out);
@@ -123,17 +128,15 @@ void relay_answer(Self* self, Party from, const OpenOffer& open, const LegEvent&
     std::vector<rtp::PeerUpdate> peers;
     auto out = st.media->reanswer(ev.sdp, &peers, &error);
     if (!out) {
-      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: answer not relayable: {}", st.info.id,
-                   name(from), error);
+      spdlog::warn("call={} leg={} {}: answer not relayable: {}", st.info.id,
+                   name(from), warning(st), error);
       st.media->drop_reoffer();
       st.offer_holds.reset();
-      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", warning(st));
       return;
     }
     resp.sdp = std::move(*out);
-    for (auto& p : peers) {
-      self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
-    }
+    bridge_guard::set_peers(self, std::move(peers));
     st.media->describe(st.info.legs[0], st.info.legs[1]);
     bridge_dtmf::on_media(self);
   }
@@ -156,14 +159,12 @@ void relay_ack(Self* self, Party from, const LegEvent& ev) {
     auto out = st.media->reanswer(ev.sdp, &peers, &error);
     if (out) {
       ack.sdp = std::move(*out);
-      for (auto& p : peers) {
-        self->send(st.relay, rtp::set_peer_atom::value, std::move(p));
-      }
+      bridge_guard::set_peers(self, std::move(peers));
       st.media->describe(st.info.legs[0], st.info.legs[1]);
       bridge_dtmf::on_media(self);
     } else {
-      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: answer in the ACK not relayable: {}",
-                   st.info.id, name(from), error);
+      spdlog::warn("call={} leg={} {}: answer in the ACK not relayable: {}",
+                   st.info.id, name(from), warning(st), error);
       st.media->drop_reoffer();
       ack.sdp.clear();
     }
@@ -227,9 +228,9 @@ void on_reoffer(Self* self, Party from, const LegEvent& ev) {
     std::string error;
     auto out = st.media->reoffer(side(from), offer, &error);
     if (!out) {
-      spdlog::warn("call={} leg={} b2bua.sdp.unparseable: re-offer not relayable: {}", st.info.id,
-                   name(from), error);
-      refuse(self, from, ev.txn, 488, "Not Acceptable Here", "b2bua.sdp.unparseable");
+      spdlog::warn("call={} leg={} {}: re-offer not relayable: {}", st.info.id,
+                   name(from), warning(st), error);
+      refuse(self, from, ev.txn, 488, "Not Acceptable Here", warning(st));
       return;
     }
     offer = std::move(*out);

@@ -48,16 +48,71 @@ std::optional<std::uint8_t> free_payload_type(const rtp::SdpStream& s) {
 
 Party party(rtp::Side s) { return s == rtp::Side::a ? Party::a : Party::b; }
 
+// The Warning id when a live stream of `info` has an address the relay cannot send to (with a
+// one-line `error`), nullptr when every one is an IP literal of the relay's family. A disabled
+// stream (port 0) and an old-style hold (c=IN IP4 0.0.0.0) need none.
+const char* unrelayable(const rtp::SdpInfo& info, bool ipv6, std::string* error) {
+  for (std::size_t i = 0; i < info.streams.size(); ++i) {
+    const auto& s = info.streams[i];
+    if (s.port == 0 || s.hold_zero_address) {
+      continue;
+    }
+    const std::string where = "m= line " + std::to_string(i + 1) + ": c= ";
+    const std::string addr = s.address.substr(0, 64);
+    const char* warning = nullptr;
+    std::string why;
+    switch (s.address_kind) {
+      case rtp::AddressKind::ip4:
+      case rtp::AddressKind::ip6:
+        if ((s.address_kind == rtp::AddressKind::ip6) != ipv6) {
+          warning = "b2bua.sdp.address_family";
+          why = addr + " is " + (ipv6 ? "IPv4" : "IPv6") + ", the media relay " +
+                (ipv6 ? "IPv6" : "IPv4");
+        }
+        break;
+      case rtp::AddressKind::host_name:
+        warning = "b2bua.sdp.unsupported_address";
+        why = "names a host (" + addr + "); media addresses are not resolved";
+        break;
+      case rtp::AddressKind::none:
+      case rtp::AddressKind::invalid:
+        warning = "b2bua.sdp.unparseable";
+        why = "address \"" + addr + "\" is no IP literal of its type";
+        break;
+    }
+    if (warning != nullptr) {
+      if (error) {
+        *error = where + why;
+      }
+      return warning;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 MediaSession::MediaSession(std::string address, std::string session_id)
-    : address_(std::move(address)) {
+    : address_(std::move(address)), ipv6_(address_.find(':') != std::string::npos) {
   to_callee_.session_id = session_id;
   to_caller_.session_id = std::move(session_id);
 }
 
-bool MediaSession::read_offer(const std::string& sdp, std::string* error) {
+std::optional<rtp::SdpInfo> MediaSession::read(const std::string& sdp, std::string* error) {
+  warning_ = "b2bua.sdp.unparseable";
   auto info = rtp::parse_sdp(sdp, error);
+  if (!info) {
+    return std::nullopt;
+  }
+  if (const char* w = unrelayable(*info, ipv6_, error)) {
+    warning_ = w;
+    return std::nullopt;
+  }
+  return info;
+}
+
+bool MediaSession::read_offer(const std::string& sdp, std::string* error) {
+  auto info = read(sdp, error);
   if (!info) {
     return false;
   }
@@ -108,7 +163,7 @@ std::optional<std::string> MediaSession::offer_for_callee(const std::string& sdp
 std::optional<std::string> MediaSession::answer_for_caller(const std::string& sdp,
                                                            std::vector<rtp::PeerUpdate>* peers,
                                                            std::string* error) {
-  auto info = rtp::parse_sdp(sdp, error);
+  auto info = read(sdp, error);
   if (!info) {
     return std::nullopt;
   }
@@ -154,7 +209,7 @@ std::vector<rtp::LocalStream> MediaSession::local_for(rtp::Side side,
 
 std::optional<std::string> MediaSession::reoffer(rtp::Side from, const std::string& sdp,
                                                  std::string* error) {
-  auto info = rtp::parse_sdp(sdp, error);
+  auto info = read(sdp, error);
   if (!info) {
     return std::nullopt;
   }
@@ -183,12 +238,13 @@ std::optional<std::string> MediaSession::reanswer(const std::string& sdp,
                                                   std::vector<rtp::PeerUpdate>* peers,
                                                   std::string* error) {
   if (!reoffer_) {
+    warning_ = "b2bua.sdp.unparseable";
     if (error) {
       *error = "no open re-offer";
     }
     return std::nullopt;
   }
-  auto info = rtp::parse_sdp(sdp, error);
+  auto info = read(sdp, error);
   if (!info) {
     return std::nullopt;
   }

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -31,9 +32,15 @@ struct RecordingSipPort : SipPort {
   std::vector<SipAction> actions;
   LegId next = 100;
   int call_ids = 0;
+  bool throw_on_call_id = false;  ///< new_call_id throws: a fault inside the bridge's own code
   void execute(SipAction a) override { actions.push_back(std::move(a)); }
   LegId new_leg_id() override { return next++; }
-  std::string new_call_id() override { return "b-call-" + std::to_string(++call_ids); }
+  std::string new_call_id() override {
+    if (throw_on_call_id) {
+      throw std::runtime_error("test: new_call_id failed");
+    }
+    return "b-call-" + std::to_string(++call_ids);
+  }
 
   /// Actions on one leg, in order.
   std::vector<SipAction> on(LegId leg) const {

@@ -26,6 +26,7 @@ inline const std::string answer =
 
 struct FakeRelay : rtp::RelayControl {
   bool exhausted = false;
+  bool refuse_peers = false;  ///< set_peer answers bad_address (a relay b2buad disagrees with)
   std::vector<rtp::PeerUpdate> peers;
   std::vector<rtp::RelayId> released;
   std::uint64_t packets = 0;
@@ -41,6 +42,9 @@ struct FakeRelay : rtp::RelayControl {
     return rtp::RelayErrc::ok;
   }
   rtp::RelayErrc set_peer(rtp::RelayId, const rtp::PeerUpdate& p) override {
+    if (refuse_peers) {
+      return rtp::RelayErrc::bad_address;
+    }
     peers.push_back(p);
     return rtp::RelayErrc::ok;
   }
@@ -70,8 +74,10 @@ struct MediaFixture : ActorFixture {
   std::shared_ptr<FakeRelay> relay = std::make_shared<FakeRelay>();
   caf::actor bridge;
   DtmfModes dtmf;  ///< the bridge's `dtmf` config
+  std::shared_ptr<rtp::RelayControl> engine;  ///< the relay control used instead of `relay`
 
-  void start(std::string sdp = offer, std::string route_media = {}) {
+  void start(std::string sdp = offer, std::string route_media = {},
+             std::string media_mode = "relay") {
     IncomingCall call;
     call.leg = a_leg;
     call.call_id = "caller-call-id";
@@ -82,8 +88,8 @@ struct MediaFixture : ActorFixture {
     call.ruri_user = "bob";
     call.sdp = std::move(sdp);
     BridgeConfig cfg;
-    cfg.media_mode = "relay";
-    cfg.relay_engine = relay;
+    cfg.media_mode = std::move(media_mode);
+    cfg.relay_engine = engine ? engine : std::shared_ptr<rtp::RelayControl>(relay);
     cfg.media_address = "192.0.2.10";
     cfg.rtp_timeout_s = 5;
     cfg.dtmf = dtmf;
