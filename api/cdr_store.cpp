@@ -1,8 +1,10 @@
-// CdrStore: the SQLite side of call detail records - schema, the batching writer thread, queries.
+// CdrStore: call detail records - the queue, the batching writer thread (records, the journal of
+// calls in progress, the heartbeat), recovery at open, queries. The SQL is in cdr_sql.cpp.
 #include "api/cdr_store.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 #include <utility>
 
 #include <pthread.h>
@@ -10,106 +12,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/cdr_sql.hpp"
+
 namespace b2bua::api {
 
 namespace {
 
-constexpr std::size_t batch_max = 1000;  // records per transaction
+using cdr_sql::Stmt;
+using cdr_sql::exec;
 
-constexpr const char* schema_sql = R"sql(
-CREATE TABLE IF NOT EXISTS cdr (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  call INTEGER NOT NULL,
-  a_call_id TEXT NOT NULL,
-  b_call_id TEXT NOT NULL,
-  from_uri TEXT NOT NULL,
-  to_uri TEXT NOT NULL,
-  route TEXT NOT NULL,
-  backend TEXT NOT NULL,
-  target TEXT NOT NULL,
-  start_ms INTEGER NOT NULL,
-  answer_ms INTEGER NOT NULL,
-  end_ms INTEGER NOT NULL,
-  duration_ms INTEGER NOT NULL,
-  hangup_by TEXT NOT NULL,
-  final_status INTEGER NOT NULL,
-  disconnect_reason TEXT NOT NULL,
-  media_mode TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cdr_start ON cdr(start_ms);
-)sql";
+constexpr std::size_t batch_max = 1000;  // queue items per transaction
 
-constexpr const char* columns =
-    "id, call, a_call_id, b_call_id, from_uri, to_uri, route, backend, target, start_ms, "
-    "answer_ms, end_ms, duration_ms, hangup_by, final_status, disconnect_reason, media_mode";
-
-/// A prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-      stmt_ = nullptr;
-    }
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
-
-  void text(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void int64(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-std::string column_text(sqlite3_stmt* s, int i) {
-  const auto* p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p),
-                         static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
-           : std::string{};
-}
-
-CdrRecord read_row(sqlite3_stmt* s) {
-  CdrRecord r;
-  r.id = sqlite3_column_int64(s, 0);
-  r.call = static_cast<CallId>(sqlite3_column_int64(s, 1));
-  r.a_call_id = column_text(s, 2);
-  r.b_call_id = column_text(s, 3);
-  r.from = column_text(s, 4);
-  r.to = column_text(s, 5);
-  r.route = column_text(s, 6);
-  r.backend = column_text(s, 7);
-  r.target = column_text(s, 8);
-  r.start_ms = sqlite3_column_int64(s, 9);
-  r.answer_ms = sqlite3_column_int64(s, 10);
-  r.end_ms = sqlite3_column_int64(s, 11);
-  r.duration_ms = sqlite3_column_int64(s, 12);
-  r.hangup_by = column_text(s, 13);
-  r.final_status = sqlite3_column_int(s, 14);
-  r.disconnect_reason = column_text(s, 15);
-  r.media_mode = column_text(s, 16);
-  return r;
-}
-
-}  // namespace
-
-
-namespace {
-
-bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) == SQLITE_OK) {
-    return true;
-  }
-  if (error) {
-    *error = msg ? msg : sqlite3_errmsg(db);
-  }
-  sqlite3_free(msg);
-  return false;
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -167,6 +83,15 @@ CdrStore::~CdrStore() {
   cv_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
+    // Calls whose end never came (the engine's drain deadline passed, or an embedding program
+    // stopped with calls up): their records are written now rather than at the next start, with
+    // the exact end time. A clean stop leaves the journal empty.
+    std::string error;
+    if (!journaled_.empty() && (!cdr_sql::commit(writer_db_, run_, {}, now_ms(), &error) ||
+                                cdr_sql::recover(writer_db_, now_ms(), &error) < 0)) {
+      spdlog::warn("b2bua.cdr.write_failed: {} call(s) in progress left in the journal: {}",
+                   journaled_.size(), error);
+    }
   }
   sqlite3_close(writer_db_);
   sqlite3_close(reader_db_);
@@ -185,9 +110,19 @@ std::string CdrStore::open() {
   std::string error;
   // WAL with synchronous=NORMAL: a committed transaction survives the process being killed (it
   // is in the OS's page cache); only a power loss may cost the last commits.
-  if (!exec(writer_db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", &error) ||
-      !exec(writer_db_, schema_sql, &error)) {
+  if (!exec(writer_db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", &error)) {
     return fail(writer_db_, error);
+  }
+  run_ = cdr_sql::prepare(writer_db_, &error);
+  const std::int64_t recovered = run_ == 0 ? -1 : cdr_sql::recover(writer_db_, now_ms(), &error);
+  if (recovered < 0) {
+    return fail(writer_db_, error);
+  }
+  recovered_ = static_cast<std::uint64_t>(recovered);
+  if (recovered > 0) {
+    spdlog::warn("b2bua.cdr.recovered: {} call(s) in progress when the previous b2buad stopped "
+                 "recorded with disconnect reason restart",
+                 recovered);
   }
   if (sqlite3_open_v2(opts_.path.c_str(), &reader_db_,
                       SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
@@ -208,12 +143,27 @@ void CdrStore::push(CdrRecord record) noexcept {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         return;
       }
-      queue_.push_back(std::move(record));
+      queue_.push_back(Item{std::move(record), false});
       ++pushed_;
     }
     cv_.notify_one();
   } catch (...) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void CdrStore::live(CdrRecord record) noexcept {
+  try {
+    {
+      std::lock_guard<std::mutex> lock{mutex_};
+      if (stop_ || !accepting_ || queue_.size() >= opts_.max_queue) {
+        return;  // the call may go without a record if b2buad dies; its end is still recorded
+      }
+      queue_.push_back(Item{std::move(record), true});
+      ++pushed_;
+    }
+    cv_.notify_one();
+  } catch (...) {
   }
 }
 
@@ -232,12 +182,27 @@ bool CdrStore::flush(std::uint32_t timeout_ms) {
 
 void CdrStore::run() {
   pthread_setname_np(pthread_self(), "b2b-cdr");
-  std::vector<CdrRecord> batch;
+  std::vector<Item> batch;
+  const auto beat = std::chrono::milliseconds(std::max<std::uint32_t>(1, opts_.heartbeat_ms));
+  const auto ready = [&] { return stop_ || !queue_.empty(); };
   std::unique_lock<std::mutex> lock{mutex_};
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty() && stop_) {
-      return;
+    // With calls in the journal, wake up for the heartbeat; otherwise only for work.
+    if (journaled_.empty()) {
+      cv_.wait(lock, ready);
+    } else {
+      cv_.wait_until(lock, last_commit_ + beat, ready);
+    }
+    if (queue_.empty()) {
+      if (stop_) {
+        return;
+      }
+      if (!journaled_.empty() && std::chrono::steady_clock::now() >= last_commit_ + beat) {
+        lock.unlock();
+        heartbeat();
+        lock.lock();
+      }
+      continue;
     }
     // Gather a batch: wait up to flush_ms for more records, unless stopping or already full.
     cv_.wait_for(lock, std::chrono::milliseconds(opts_.flush_ms),
@@ -247,12 +212,7 @@ void CdrStore::run() {
                  std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
-    if (!write_batch(batch)) {
-      errors_.fetch_add(1, std::memory_order_relaxed);
-      dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-    } else {
-      written_.fetch_add(batch.size(), std::memory_order_relaxed);
-    }
+    write_batch(batch);
     lock.lock();
     committed_ += batch.size();
     batch.clear();
@@ -260,45 +220,50 @@ void CdrStore::run() {
   }
 }
 
-bool CdrStore::write_batch(std::vector<CdrRecord>& batch) {
+void CdrStore::heartbeat() {
   std::string error;
-  if (!exec(writer_db_, "BEGIN IMMEDIATE", &error)) {
-    spdlog::warn("b2bua.cdr.write_failed: {} record(s) lost: {}", batch.size(), error);
-    return false;
+  last_commit_ = std::chrono::steady_clock::now();
+  if (!cdr_sql::commit(writer_db_, run_, {}, now_ms(), &error)) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("b2bua.cdr.write_failed: heartbeat: {}", error);
   }
-  Stmt st{writer_db_,
-          "INSERT INTO cdr (call, a_call_id, b_call_id, from_uri, to_uri, route, backend, target, "
-          "start_ms, answer_ms, end_ms, duration_ms, hangup_by, final_status, disconnect_reason, "
-          "media_mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"};
-  bool ok = static_cast<bool>(st);
-  for (std::size_t i = 0; ok && i < batch.size(); ++i) {
-    const auto& r = batch[i];
-    sqlite3_reset(st.get());
-    st.int64(1, static_cast<std::int64_t>(r.call));
-    st.text(2, r.a_call_id);
-    st.text(3, r.b_call_id);
-    st.text(4, r.from);
-    st.text(5, r.to);
-    st.text(6, r.route);
-    st.text(7, r.backend);
-    st.text(8, r.target);
-    st.int64(9, r.start_ms);
-    st.int64(10, r.answer_ms);
-    st.int64(11, r.end_ms);
-    st.int64(12, r.duration_ms);
-    st.text(13, r.hangup_by);
-    st.int64(14, r.final_status);
-    st.text(15, r.disconnect_reason);
-    st.text(16, r.media_mode);
-    ok = sqlite3_step(st.get()) == SQLITE_DONE;
+}
+
+void CdrStore::write_batch(std::vector<Item>& batch) {
+  // The last item of each call wins: a live entry followed by a newer one or by the call's end in
+  // the same batch is never written; an end deletes a journal row only if one was committed.
+  std::unordered_map<CallId, std::size_t> last;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    last[batch[i].record.call] = i;
   }
-  if (ok && exec(writer_db_, "COMMIT", &error)) {
-    return true;
+  cdr_sql::Commit c;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& item = batch[i];
+    const CallId call = item.record.call;
+    if (!item.live) {
+      c.records.push_back(&item.record);
+      if (journaled_.count(call)) {
+        c.gone.push_back(call);
+      }
+    } else if (last[call] == i) {
+      c.live.push_back(&item.record);
+    }
   }
-  spdlog::warn("b2bua.cdr.write_failed: {} record(s) lost: {}", batch.size(),
-               error.empty() ? sqlite3_errmsg(writer_db_) : error);
-  exec(writer_db_, "ROLLBACK");
-  return false;
+  std::string error;
+  last_commit_ = std::chrono::steady_clock::now();
+  if (!cdr_sql::commit(writer_db_, run_, c, now_ms(), &error)) {
+    spdlog::warn("b2bua.cdr.write_failed: {} record(s) lost: {}", c.records.size(), error);
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    dropped_.fetch_add(c.records.size(), std::memory_order_relaxed);
+    return;
+  }
+  written_.fetch_add(c.records.size(), std::memory_order_relaxed);
+  for (const auto* r : c.records) {
+    journaled_.erase(r->call);
+  }
+  for (const auto* r : c.live) {
+    journaled_.insert(r->call);
+  }
 }
 
 std::variant<CdrPage, std::string> CdrStore::query(const CdrQuery& q) {
@@ -345,7 +310,7 @@ std::variant<CdrPage, std::string> CdrStore::query(const CdrQuery& q) {
     return std::string{sqlite3_errmsg(reader_db_)};
   }
   page.total = static_cast<std::uint64_t>(sqlite3_column_int64(count.get(), 0));
-  Stmt rows{reader_db_, std::string("SELECT ") + columns + " FROM cdr" + where +
+  Stmt rows{reader_db_, std::string("SELECT ") + cdr_sql::record_columns + " FROM cdr" + where +
                             " ORDER BY id LIMIT :limit OFFSET :offset"};
   if (!rows) {
     return std::string{sqlite3_errmsg(reader_db_)};
@@ -356,7 +321,7 @@ std::variant<CdrPage, std::string> CdrStore::query(const CdrQuery& q) {
              static_cast<std::int64_t>(std::min<std::uint64_t>(q.offset, INT64_MAX)));
   int rc = 0;
   while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
-    page.records.push_back(read_row(rows.get()));
+    page.records.push_back(cdr_sql::read_row(rows.get()));
   }
   if (rc != SQLITE_DONE) {
     return std::string{sqlite3_errmsg(reader_db_)};
@@ -370,7 +335,7 @@ std::optional<CdrRecord> CdrStore::get(std::int64_t id, std::string* error) {
     *error = "the CDR store is not open";
     return std::nullopt;
   }
-  Stmt st{reader_db_, std::string("SELECT ") + columns + " FROM cdr WHERE id = ?"};
+  Stmt st{reader_db_, std::string("SELECT ") + cdr_sql::record_columns + " FROM cdr WHERE id = ?"};
   if (!st) {
     *error = sqlite3_errmsg(reader_db_);
     return std::nullopt;
@@ -378,7 +343,7 @@ std::optional<CdrRecord> CdrStore::get(std::int64_t id, std::string* error) {
   st.int64(1, id);
   const int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {
-    return read_row(st.get());
+    return cdr_sql::read_row(st.get());
   }
   if (rc != SQLITE_DONE) {
     *error = sqlite3_errmsg(reader_db_);

@@ -1,9 +1,11 @@
-// CdrStore: call detail records in SQLite (WAL). Producers push finished calls into a queue; one
-// writer thread ("b2b-cdr") commits them in batched transactions; the API reads with its own
-// connection. Nothing here runs on the SIP thread or blocks an actor.
+// CdrStore: call detail records in SQLite (WAL). Producers push finished calls, and the calls in
+// progress for the journal, into a queue; one writer thread ("b2b-cdr") commits them in batched
+// transactions; the API reads with its own connection. Nothing here runs on the SIP thread or
+// blocks an actor. Journal rows left by a process that died become records at the next open.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -11,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -20,7 +23,8 @@ struct sqlite3;
 
 namespace b2bua::api {
 
-/// One finished call (answered, failed, cancelled or refused by the router).
+/// One finished call (answered, failed, cancelled, refused by the router, or still up when b2buad
+/// stopped: "restart").
 struct CdrRecord {
   std::int64_t id = 0;            ///< row id, assigned by the store (0 before it is written)
   CallId call = 0;                ///< b2buad's call id (restarts with the process)
@@ -37,11 +41,14 @@ struct CdrRecord {
   std::int64_t duration_ms = 0;   ///< answer to end; 0 when never answered
   std::string hangup_by;          ///< "caller", "callee", "b2bua" or "operator"
   int final_status = 0;           ///< final SIP status the caller got; 0 when none
-  std::string disconnect_reason;  ///< e.g. caller_bye, failed, no_route (see schemas/cdr.schema.json)
+  std::string disconnect_reason;  ///< e.g. caller_bye, failed, restart (schemas/cdr.schema.json)
   std::string media_mode;         ///< "relay" or "bypass"
+  std::int64_t run = 0;           ///< the store's open count when written (0 before it is);
+                                  ///< with `call` it names a call across restarts
 };
 
 /// The CDR of a finished call, from the last snapshot of its bridge (or the router's refusal).
+/// Of a live call, what the journal keeps (ids, parties, route, backend, start and answer).
 CdrRecord make_cdr(const CallInfo& call);
 
 /// Who ended the call, from its end reason (and, for "failed", whether the callee's status was
@@ -70,21 +77,31 @@ class CdrStore {
     std::string path;                  ///< SQLite file
     std::uint32_t flush_ms = 200;      ///< longest wait to gather a batch
     std::size_t max_queue = 100000;    ///< beyond this, records are dropped and counted
+    std::uint32_t heartbeat_ms = 5000;  ///< while calls are in the journal, the longest time
+                                        ///< between two commits (the end time of a crash)
   };
 
   explicit CdrStore(Options opts);
-  /// Commits what is queued, stops the writer thread, closes the database.
+  /// Commits what is queued, stops the writer thread, turns the journal rows of calls whose end
+  /// never came into "restart" records ended now, closes the database. Owner's thread.
   ~CdrStore();
   CdrStore(const CdrStore&) = delete;
   CdrStore& operator=(const CdrStore&) = delete;
 
-  /// Opens (creates) the database in WAL mode and starts the writer. "" on success, else one line
-  /// naming the key and the file, e.g. "cdr.path /x/y.sqlite: unable to open database file".
-  /// Owner's thread, once.
+  /// Opens (creates) the database in WAL mode, turns the journal rows a previous process left
+  /// into "restart" records (ended at its last heartbeat), counts a new run and starts the
+  /// writer. "" on success, else one line naming the key and the file, e.g. "cdr.path
+  /// /x/y.sqlite: unable to open database file". Owner's thread, once, before any call.
   std::string open();
 
-  /// Queues a record. Any thread; never blocks beyond a short lock, never throws.
+  /// Queues a finished call's record; its journal row (if any) goes in the same transaction. Any
+  /// thread; never blocks beyond a short lock, never throws.
   void push(CdrRecord record) noexcept;
+
+  /// Queues a call in progress for the journal (make_cdr of a live snapshot), replacing what the
+  /// journal had for `record.call`. A live entry and the end of the same call in one batch cost
+  /// no journal write. Skipped (not counted) when the queue is full. Any thread, like push().
+  void live(CdrRecord record) noexcept;
 
   /// Waits (at most `timeout_ms`) until every record pushed before the call is committed. True when
   /// they are. Any thread but the writer.
@@ -97,14 +114,23 @@ class CdrStore {
   /// One record by row id; nullopt when there is none (or on error, then `error` is set).
   std::optional<CdrRecord> get(std::int64_t id, std::string* error);
 
+  /// This process's run number (1 for a new file, +1 at each open); 0 before open().
+  std::int64_t run_number() const { return run_; }
+  /// Records open() recovered from a previous process's journal.
+  std::uint64_t recovered() const { return recovered_; }
   std::uint64_t written() const { return written_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
   std::uint64_t errors() const { return errors_.load(); }
   std::size_t queued() const;
 
  private:
+  struct Item {
+    CdrRecord record;
+    bool live = false;  // a journal entry, else a finished call
+  };
   void run();
-  bool write_batch(std::vector<CdrRecord>& batch);
+  void write_batch(std::vector<Item>& batch);
+  void heartbeat();
 
   Options opts_;
   sqlite3* writer_db_ = nullptr;  // used by the writer thread only (after open)
@@ -113,11 +139,16 @@ class CdrStore {
   mutable std::mutex mutex_;      // guards queue_, stop_, accepting_, pushed_, committed_
   std::condition_variable cv_;
   std::condition_variable done_cv_;
-  std::vector<CdrRecord> queue_;
+  std::vector<Item> queue_;
   std::uint64_t pushed_ = 0;      // records accepted into the queue so far
   std::uint64_t committed_ = 0;   // of those, written or given up on
   bool stop_ = false;
   bool accepting_ = false;        // open() succeeded
+  std::int64_t run_ = 0;             // set by open()
+  std::uint64_t recovered_ = 0;      // set by open()
+  // Writer thread only: calls whose journal row is committed, and when it last committed.
+  std::unordered_set<CallId> journaled_;
+  std::chrono::steady_clock::time_point last_commit_{};
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> errors_{0};

@@ -200,8 +200,20 @@ std::string Engine::start() {
   RegistryHooks hooks;
   CallStats* call_stats = &p.call_stats;
   CdrStore* cdr = p.cdr.get();
-  hooks.started = [call_stats](const CallInfo&) { call_stats->on_started(CallStats::now_s()); };
-  hooks.answered = [call_stats](const CallInfo& c) { call_stats->on_answered(c); };
+  // The CDR journal gets each call at its first snapshot and again at its answer (then it knows
+  // the B leg, backend and answer time); a call the router refused comes ended and skips it.
+  hooks.started = [call_stats, cdr](const CallInfo& c) {
+    call_stats->on_started(CallStats::now_s());
+    if (cdr && c.end_ms == 0) {
+      cdr->live(make_cdr(c));
+    }
+  };
+  hooks.answered = [call_stats, cdr](const CallInfo& c) {
+    call_stats->on_answered(c);
+    if (cdr) {
+      cdr->live(make_cdr(c));
+    }
+  };
   hooks.ended = [call_stats, cdr](const CallInfo& c) {
     call_stats->on_ended(c);
     if (cdr) {

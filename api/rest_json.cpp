@@ -338,7 +338,8 @@ json to_json(const CdrRecord& r) {
               {"hangup_by", r.hangup_by},
               {"final_status", status_or_null(r.final_status)},
               {"disconnect_reason", r.disconnect_reason},
-              {"media_mode", r.media_mode}};
+              {"media_mode", r.media_mode},
+              {"run", r.run}};
 }
 
 json to_json(const CdrPage& page, const CdrQuery& q) {

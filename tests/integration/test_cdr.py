@@ -1,6 +1,7 @@
 """Call detail records in SQLite: N calls of mixed outcome give exactly N records with the right
 codes, reasons and parties (and /v1/cdrs filters and pages them); a kill -9 of b2buad loses no
-record of a call that ended more than a second before."""
+record of a call that ended more than a second before, and a call that was up at the kill is
+recorded (disconnect reason restart) by the next b2buad on the same database."""
 
 import os
 import signal
@@ -9,6 +10,13 @@ import time
 
 import harness
 import schemas
+
+
+def iso_seconds(iso):
+    """Seconds since the epoch of an ISO 8601 UTC time as the API writes it (ms precision)."""
+    import calendar
+    base, _, frac = iso.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
 
 
 def route(target, pattern, name):
@@ -132,6 +140,79 @@ class CdrTest(harness.B2buaTestCase):
             db.close()
         self.assertEqual(len(rows), 20, "records of finished calls lost or extra: %r" % rows)
         self.assertEqual(set(rows), {(200, "caller_bye", "caller", 1, 1)})
+
+    def test_call_up_at_kill_9_is_recorded_as_restart_by_the_next_b2buad(self):
+        uas_port = harness.free_port_block(1)
+        routes = [route("sip:127.0.0.1:%d" % uas_port, "*", "all")]
+        db_path = os.path.join(self.tmp, "calls.sqlite")
+        first = harness.B2bua(self.tmp, routes=routes)
+        first.config["cdr"] = {"path": "calls.sqlite", "flush_ms": 50}
+        self.servers.append(first)
+        first.start()
+        uas = self.uas(first, "uas_answer", port=uas_port, calls=2, timeout_s=60)
+        self.assertSipp(self.uac(first, "uac_basic", name="uac-done").run(), successful=1)
+        held = self.uac(first, "uac_basic", name="uac-held", hold_ms=30000).start(wait_bound=False)
+        st = first.wait_stats(lambda s: s["active_calls"] == 1 and s["answered_calls"] == 2, 5)
+        self.assertEqual((st["active_calls"], st["answered_calls"]), (1, 2), st)
+        live = first.get("/v1/calls")[1]["calls"]
+        self.assertEqual(len(live), 1, live)
+        live = live[0]
+
+        def journaled():  # the answered call's journal row is committed (flush_ms 50)
+            db = sqlite3.connect(db_path)
+            try:
+                return db.execute("SELECT count(*) FROM cdr_journal WHERE answer_ms > 0"
+                                  ).fetchone()[0] == 1
+            finally:
+                db.close()
+        self.assertTrue(harness.wait_until(journaled, 3), "no journal row for the live call")
+        os.kill(first.pid, signal.SIGKILL)
+        self.assertEqual(first.wait_exit(5), -signal.SIGKILL)
+        killed_at = time.time()
+        held.kill()
+        uas.kill()
+
+        second = harness.B2bua(self.tmp, routes=routes)
+        second.config["cdr"] = {"path": "calls.sqlite", "flush_ms": 50}
+        second.stdout_path += ".2"
+        second.stderr_path += ".2"
+        self.servers.append(second)
+        second.start()  # checked idle at the end by tearDown
+        page = self.wait_cdrs(second, 2)
+        self.assertEqual(page["total"], 2, page)
+        self.assertEqual(schemas.errors(page, "cdrs"), [])
+        done, up = page["cdrs"]
+        self.assertEqual((done["disconnect_reason"], done["run"]), ("caller_bye", 1), done)
+        self.assertEqual(up["disconnect_reason"], "restart", up)
+        self.assertEqual((up["call"], up["run"]), (live["id"], 1))
+        self.assertEqual((up["from"], up["to"]), (live["from"], live["to"]))
+        self.assertEqual(up["a_call_id"], live["legs"][0]["call_id"])
+        self.assertEqual(up["b_call_id"], live["legs"][1]["call_id"])
+        self.assertEqual(up["backend"], "sip:127.0.0.1:%d" % uas_port)
+        self.assertEqual(up["route"], "all")
+        self.assertEqual((up["hangup_by"], up["final_status"]), ("b2bua", 200))
+        self.assertEqual(up["answer_time"], live["answer_time"])
+        self.assertIsNotNone(up["answer_time"])
+        self.assertGreaterEqual(up["duration_s"], 0)
+        end = iso_seconds(up["end_time"])
+        self.assertGreaterEqual(end, iso_seconds(up["answer_time"]))
+        self.assertLessEqual(end, killed_at + 0.001)
+        self.assertIn("b2bua.cdr.recovered: 1 call(s)", harness.tail(second.stderr_path, 200) +
+                      harness.tail(second.stdout_path, 200))
+        # The new run's calls are told apart from the old run's by run.
+        uas2 = self.uas(second, "uas_answer", name="uas-2", port=uas_port)
+        self.assertSipp(self.uac(second, "uac_basic", name="uac-after").run(), successful=1)
+        self.assertSipp(uas2)
+        page = self.wait_cdrs(second, 3)
+        self.assertEqual(page["total"], 3, page)
+        self.assertEqual(page["cdrs"][2]["run"], 2)
+        self.assertEqual(len({(r["run"], r["call"]) for r in page["cdrs"]}), 3)
+        self.assertEqual([r["disconnect_reason"] for r in page["cdrs"]].count("restart"), 1)
+        db = sqlite3.connect(db_path)
+        try:
+            self.assertEqual(db.execute("SELECT count(*) FROM cdr_journal").fetchone()[0], 0)
+        finally:
+            db.close()
 
     def test_unopenable_cdr_path_exits_2_naming_the_key(self):
         srv = harness.B2bua(self.tmp)

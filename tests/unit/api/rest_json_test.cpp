@@ -124,7 +124,8 @@ TEST_CASE("the CDR JSON form: nulls for what did not happen, seconds with ms pre
   r.disconnect_reason = "route_no_match";
   r.media_mode = "bypass";
   json j = to_json(r);
-  CHECK(j.size() == 17);
+  CHECK(j.size() == 18);
+  CHECK(j["run"] == 0);
   CHECK(j["b_call_id"].is_null());
   CHECK(j["answer_time"].is_null());
   CHECK(j["end_time"] == "2026-11-24T01:02:04.956Z");
