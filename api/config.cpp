@@ -335,6 +335,9 @@ Error read_sip(const json& v, const std::string& path, Config& c) {
     if (key == "user_agent") {
       return read_clean_string(x, p, true, c.user_agent);
     }
+    if (key == "tcp_idle_ms") {
+      return read_int(x, p, range(1000, 86400000), c.tcp_idle_ms);
+    }
     return fail(p, "unknown key");
   });
 }
@@ -403,6 +406,9 @@ Error read_timers(const json& v, const std::string& path, Config& c) {
     }
     if (key == "min_se_s") {
       return read_int(x, p, range(2, 86400), c.min_se_s);  // RFC 4028 says >= 90; tests use less
+    }
+    if (key == "setup_deadline_ms") {
+      return read_int(x, p, range(1000, 90000000), c.setup_deadline_ms);
     }
     if (key == "failover_timeout_ms") {
       return read_int(x, p, range(50, 60000), c.failover_timeout_ms);
@@ -627,11 +633,13 @@ const char* default_config_text() {
   return R"json(// b2buad default configuration: pass-through (each call goes to its Request-URI).
 // Every key is optional; schemas/config.schema.json lists all keys, ranges and defaults.
 {
-  "sip": { "listen": "0.0.0.0:5060", "advertise": "", "user_agent": "b2bua" },
+  "sip": { "listen": "0.0.0.0:5060", "advertise": "", "user_agent": "b2bua",
+           "tcp_idle_ms": 120000 },
   "api": { "listen": "127.0.0.1:8080", "enabled": true },
   "limits": { "max_calls": 10000, "retry_after_s": 5 },
   "timers": { "no_answer_ms": 60000, "sip_t1_ms": 500, "route_timeout_ms": 2000,
-              "drain_ms": 5000, "session_expires_s": 1800, "min_se_s": 90 },
+              "drain_ms": 5000, "session_expires_s": 1800, "min_se_s": 90,
+              "setup_deadline_ms": 300000 },
   "routes": [],
   "log": { "level": "info" },
   "media": { "mode": "relay", "listen_ip": "0.0.0.0", "ports": "20000-29999", "workers": 1,
@@ -658,6 +666,12 @@ std::variant<Config, std::string> parse_config(const std::string& text) {
     error = read_config(root, config);
     if (error.empty()) {
       error = check_group_refs(config.routes, config.groups);
+    }
+    if (error.empty() &&
+        config.setup_deadline_ms <= std::uint64_t{config.no_answer_ms} + config.route_timeout_ms) {
+      error = "timers.setup_deadline_ms: must be larger than timers.no_answer_ms + "
+              "timers.route_timeout_ms (" +
+              std::to_string(std::uint64_t{config.no_answer_ms} + config.route_timeout_ms) + ")";
     }
     if (error.empty()) {
       return config;

@@ -56,6 +56,8 @@ struct Config {
   std::uint32_t drain_ms = 5000;            ///< on SIGTERM, how long active calls get to end
   std::uint32_t session_expires_s = 1800;   ///< RFC 4028 session interval each leg asks for; 0 = off
   std::uint32_t min_se_s = 90;              ///< Min-SE: shorter Session-Expires get 422
+  std::uint32_t setup_deadline_ms = 300000; ///< no leg stays without a final response longer
+  std::uint32_t tcp_idle_ms = 120000;       ///< unused SIP TCP connections are closed after it
   std::uint32_t failover_timeout_ms = 2000; ///< no response at all from a backend: try the next
   // routes: empty = pass-through (each call to its own Request-URI)
   std::vector<RouteRule> routes;

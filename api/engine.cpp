@@ -148,6 +148,8 @@ std::string Engine::start() {
   sc.backend_credentials = backend_credentials(cfg_.groups);
   sc.session_expires_s = cfg_.session_expires_s;
   sc.min_se_s = cfg_.min_se_s;
+  sc.setup_deadline_ms = cfg_.setup_deadline_ms;
+  sc.tcp_idle_ms = cfg_.tcp_idle_ms;
   p.sip = std::make_shared<sip::SipStack>(sc);
 
   RouterConfig rc;

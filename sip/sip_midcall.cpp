@@ -34,6 +34,9 @@ bool early(const LegRec* rec) { return rec->is_a ? !rec->final_sent : !rec->fina
 
 void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip,
                                         const char* method) {
+  if (check_target_refresh(nh, rec, sip, /*refuse=*/true)) {
+    return;  // a Contact no request could be sent to
+  }
   const bool has_body = sip && sip->sip_payload && sip->sip_payload->pl_len > 0;
   std::string sdp = sdp_body(sip);
   if (has_body && sdp.empty()) {

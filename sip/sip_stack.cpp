@@ -27,6 +27,7 @@
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
 #include "actors/protocol/atoms.hpp"
@@ -202,6 +203,14 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
   if (rec && (event == nua_r_invite || event == nua_r_update || event == nua_r_info)) {
     rec->auth.settle(status);  // a final answer other than a challenge: the next may be answered
   }
+  if (rec && sip && sip->sip_contact &&
+      (event == nua_i_refer || event == nua_i_notify || event == nua_i_subscribe ||
+       event == nua_i_message || event == nua_i_info || event == nua_i_publish ||
+       event == nua_i_method)) {
+    // NUA took this request's Contact as the dialog's target already (re-INVITE and UPDATE are
+    // checked, and refused, in on_in_dialog_offer).
+    check_target_refresh(nh, rec, sip, /*refuse=*/false);
+  }
   switch (event) {
     case nua_i_invite:
       on_invite(nh, rec, sip);
@@ -304,6 +313,9 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
         su_root_break(root);
       }
       return;
+    case nua_i_method:
+      on_unknown_method(nh, rec, sip);
+      return;
     case nua_i_options:
       if (options_by_app) {
         on_options(nh, rec, sip);
@@ -350,6 +362,15 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
     reject_early(nh, 482, "Loop Detected", "b2bua.sip.loop", false);
     return;
   }
+  // NUA cannot send to a target that is not a SIP URI (sofia aborts or recurses when it must):
+  // such an INVITE never becomes a dialog (RFC 3261 8.1.1.8: exactly one SIP or SIPS Contact).
+  const TargetCheck target = check_dialog_target(sip->sip_contact, sip->sip_record_route,
+                                                 /*uac=*/false, /*contact_required=*/true);
+  if (!target.ok()) {
+    reject_early(nh, 400, target.problem == UriProblem::missing ? "Missing Contact" : "Bad Contact",
+                 std::string(target.warning), false);
+    return;
+  }
   auto& c = owner->counters_;
   std::string auth_user;
   if (InboundAuth* auth = owner->cfg_.auth.get(); auth && auth->applies("INVITE")) {
@@ -369,10 +390,14 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   auto leg = std::make_unique<LegRec>();
   leg->id = owner->new_leg_id();
   leg->nh = nh;
+  leg->created_ms = steady_ms();
   leg->is_a = true;
   leg->caller_requires_100rel = sip_has_feature(sip->sip_require, "100rel");
   leg->caller_100rel = leg->caller_requires_100rel || sip_has_feature(sip->sip_supported, "100rel");
   nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(leg.get()));
+  if (target.needs_lookup) {
+    send_to_source(leg.get());  // no DNS on the SIP thread for a caller's host name
+  }
   c.active_calls.fetch_add(1, std::memory_order_relaxed);
   c.total_calls.fetch_add(1, std::memory_order_relaxed);
 
@@ -444,6 +469,13 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
       }
     }
   } else if (status < 300) {
+    const TargetCheck target = check_dialog_target(sip ? sip->sip_contact : nullptr,
+                                                   sip ? sip->sip_record_route : nullptr,
+                                                   /*uac=*/true, /*contact_required=*/true);
+    if (!target.ok()) {
+      on_bad_answer_target(rec, target);
+      return;
+    }
     rec->final_received = true;
     rec->answered = true;
     ev.kind = LegEventKind::answered;
@@ -564,11 +596,11 @@ void SipStack::Impl::execute(const SipAction& a) {
           r.reason = a.status >= 300 ? a.reason : "Server Internal Error";
           r.warning = a.warning.empty() ? "b2bua.internal" : a.warning;
           respond(rec, r);
-        } else if (rec->answered) {
+        } else if (rec->answered && !rec->bye_sent) {
           rec->bye_sent = true;
           nua_bye(rec->nh, TAG_END());
         }
-      } else if (rec->answered) {
+      } else if (rec->answered && !rec->bye_sent) {
         rec->bye_sent = true;
         nua_bye(rec->nh, TAG_END());
       } else if (!rec->final_received) {
@@ -703,11 +735,17 @@ void SipStack::Impl::send_invite(const SipAction& a) {
                    inv.to_uri + ">";
   auto leg = std::make_unique<LegRec>();
   leg->id = a.leg;
+  leg->created_ms = steady_ms();
   leg->call_id = inv.call_id;
   leg->target = inv.request_uri;
+  // Every request of a B leg goes to the route target's address, as to an outbound proxy: the
+  // callee's Contact and Record-Route still make the Request-URI and Route, but cannot steer
+  // b2buad elsewhere, nor make it create a request sofia cannot send.
+  const std::string next_hop = next_hop_uri(ruri);
   nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(leg.get()),
                                 SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
-                                SIPTAG_CALL_ID_STR(inv.call_id.c_str()), TAG_END());
+                                SIPTAG_CALL_ID_STR(inv.call_id.c_str()),
+                                NUTAG_PROXY(URL_STRING_MAKE(next_hop.c_str())), TAG_END());
   if (!nh) {
     su_free(home, ruri);
     fail(500, "Server Internal Error", "b2bua.target.invalid");
@@ -785,7 +823,10 @@ void SipStack::run(std::promise<std::string>* started) {
                       // negotiation; refreshes go out as UPDATE without SDP, so no offer crosses.
                       NUTAG_SESSION_TIMER(cfg_.session_expires_s), NUTAG_MIN_SE(cfg_.min_se_s),
                       NUTAG_SESSION_REFRESHER(nua_any_refresher), NUTAG_UPDATE_REFRESH(1),
-                      NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms), TAG_END());
+                      NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms),
+                      // sofia stops reading a TCP connection that sent garbage (tport_stall)
+                      // and so never sees it close: only the idle timer frees it.
+                      TPTAG_IDLE(cfg_.tcp_idle_ms), TAG_END());
   if (!im.nua) {
     started->set_value("sip.listen " + cfg_.listen_host + ":" + std::to_string(cfg_.listen_port) +
                        ": cannot bind (address in use or not available)");
@@ -795,6 +836,7 @@ void SipStack::run(std::promise<std::string>* started) {
     return;
   }
   su_task_copy(im.task, su_root_task(im.root));
+  im.start_sweep();
   bound_port_ = cfg_.listen_port;
   running_ = true;
   started->set_value({});
@@ -804,6 +846,10 @@ void SipStack::run(std::promise<std::string>* started) {
   if (im.nua) {
     nua_destroy(im.nua);
     im.nua = nullptr;
+  }
+  if (im.sweep) {
+    su_timer_destroy(im.sweep);
+    im.sweep = nullptr;
   }
   su_task_deinit(im.task);
   su_root_destroy(im.root);

@@ -46,6 +46,11 @@ struct SipStackConfig {
   std::vector<BackendCredential> backend_credentials;
   std::uint32_t session_expires_s = 1800;  ///< RFC 4028 interval asked for on each leg; 0 = off
   std::uint32_t min_se_s = 90;             ///< Min-SE; shorter Session-Expires get 422
+  /// No leg stays without a final response longer: the caller gets 500, a callee CANCEL.
+  std::uint32_t setup_deadline_ms = 300000;
+  /// TCP connections unused this long are closed (sofia's TPTAG_IDLE): those that sent garbage
+  /// and closed too, which sofia stops reading.
+  std::uint32_t tcp_idle_ms = 120000;
 };
 
 /// Counters kept by the SIP thread, readable from any thread without locks.
@@ -63,6 +68,8 @@ struct SipCounters {
   std::array<std::atomic<std::uint64_t>, 700> responses_received{};
   /// Authentication outcomes of incoming requests, by index into auth_result_names.
   std::array<std::atomic<std::uint64_t>, 8> auth{};
+  /// Legs that reached timers.setup_deadline_ms without a final response.
+  std::atomic<std::uint64_t> deadline_legs{0};
 };
 
 /// Method names of SipCounters::requests, by index.

@@ -24,6 +24,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "sip/backend_auth.hpp"
+#include "sip/dialog_target.hpp"
 #include "sip/inbound_auth.hpp"
 #include "sip/sip_stack.hpp"
 
@@ -57,6 +58,9 @@ inline void refused_credentials(LegEvent& ev) {
 
 }  // namespace detail
 
+/// Milliseconds of the steady clock (setup deadlines).
+std::int64_t steady_ms();
+
 // -- the part that lives in the sofia thread --------------------------------------------------------
 
 /// In-dialog requests (re-INVITE, UPDATE, INFO) of one peer waiting for the far leg's answer; more
@@ -66,6 +70,7 @@ constexpr std::size_t max_pending_requests = 16;
 struct LegRec {
   LegId id = 0;
   nua_handle_t* nh = nullptr;
+  std::int64_t created_ms = 0;  // steady clock: the setup deadline counts from here
   bool is_a = false;
   bool final_sent = false;      // A: a final response went out (or NUA sent 487 on CANCEL)
   bool answered = false;        // A: 2xx sent; B: 2xx received
@@ -97,6 +102,7 @@ struct LegRec {
   bool early_answer_reliable = false;  // A: a reliable 18x with SDP went out; B: came in
   bool early_answer_pracked = false;   // A: the caller PRACKed it
   bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
+  bool via_source = false;        // A: requests go to the caller's source address (NUTAG_PROXY)
 };
 
 struct SipStack::Impl {
@@ -105,6 +111,7 @@ struct SipStack::Impl {
   su_root_t* root = nullptr;
   nua_t* nua = nullptr;
   su_task_r task = {};
+  su_timer_t* sweep = nullptr;  // once a second: legs past the setup deadline (sip_deadline.cpp)
   caf::actor transport;
   std::unordered_map<LegId, std::unique_ptr<LegRec>> legs;
   std::unordered_set<std::string> our_call_ids;
@@ -217,6 +224,12 @@ struct SipStack::Impl {
   bool too_many_pending(nua_handle_t* nh, const LegRec* rec);
   bool ends_dialog(const LegRec* rec, int status, sip_method_t method) const;
   void on_dialog_ended(LegRec* rec, int status);
+  bool check_target_refresh(nua_handle_t* nh, LegRec* rec, const sip_t* sip, bool refuse);
+  void send_to_source(LegRec* rec);
+  void on_unknown_method(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
+  void on_bad_answer_target(LegRec* rec, const TargetCheck& check);
+  void start_sweep();
+  void sweep_deadlines();
 
   // -- actions --
   void execute(const SipAction& a);

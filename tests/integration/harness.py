@@ -212,6 +212,24 @@ def tail(path, lines=60):
         return "(no %s)" % path
 
 
+DEAD_NAMESERVER = "127.0.0.213"
+_namespaces = None
+
+
+def namespaces_work():
+    """True when `unshare -m` and a bind mount work here (root on Linux: CI and developers)."""
+    global _namespaces
+    if _namespaces is None:
+        try:
+            _namespaces = subprocess.run(
+                ["unshare", "-m", "sh", "-c", "mount --bind /dev/null /etc/resolv.conf"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                timeout=10).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _namespaces = False
+    return _namespaces
+
+
 class B2bua:
     """One b2buad process with its config, ports and captured output in `workdir`."""
 
@@ -239,11 +257,24 @@ class B2bua:
     def pid(self):
         return self.proc.pid if self.proc else None
 
+    def command(self):
+        """b2buad's command line: in a mount namespace of its own whose /etc/resolv.conf names
+        `DEAD_NAMESERVER` (loopback, nobody answers), so that no test sends a DNS query off this
+        machine; the same PID (unshare and sh exec). Plain b2buad where namespaces are refused."""
+        cmd = [self.binary, "--config", self.config_path]
+        if not namespaces_work():
+            return cmd
+        resolv = os.path.join(self.workdir, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write("nameserver %s\noptions timeout:1 attempts:1\n" % DEAD_NAMESERVER)
+        return ["unshare", "-m", "sh", "-c",
+                'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv] + cmd
+
     def start(self, timeout=10.0):
         """Starts b2buad and waits (bounded) until GET /health answers ok and its SIP port is bound."""
         write_config(self.config_path, self.config)
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([self.binary, "--config", self.config_path],
+            self.proc = subprocess.Popen(self.command(),
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          cwd=self.workdir)
         deadline = time.monotonic() + timeout

@@ -1,0 +1,69 @@
+// SipStack in the sofia thread: the setup deadline that no call outlives. Whatever goes wrong
+// between the legs (a bridge waiting for an answer that never comes, an actor that lost a message),
+// a caller gets a final response and its call slot back, and a callee a CANCEL, once
+// `setup_deadline_ms` has passed since the leg began.
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/su_wait.h>
+
+#include "sip/sip_stack_impl.hpp"
+
+namespace b2bua::sip {
+
+std::int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+void SipStack::Impl::start_sweep() {
+  sweep = su_timer_create(su_root_task(root), 1000);
+  if (!sweep) {
+    spdlog::error("sip: cannot create the setup deadline timer");
+    return;
+  }
+  su_timer_set_for_ever(
+      sweep,
+      [](su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+        try {
+          reinterpret_cast<SipStack::Impl*>(arg)->sweep_deadlines();
+        } catch (...) {
+          spdlog::error("sip: exception in the setup deadline sweep");
+        }
+      },
+      reinterpret_cast<su_timer_arg_t*>(this));
+}
+
+void SipStack::Impl::sweep_deadlines() {
+  if (!nua || shut_down) {
+    return;
+  }
+  const std::int64_t limit = steady_ms() - owner->cfg_.setup_deadline_ms;
+  std::vector<LegRec*> late;
+  for (auto& [id, rec] : legs) {
+    const bool pending = rec->is_a ? !rec->final_sent : !rec->final_received;
+    if (pending && !rec->probe_to && rec->created_ms < limit) {
+      late.push_back(rec.get());
+    }
+  }
+  for (LegRec* rec : late) {
+    spdlog::warn("sip: leg={} {} no final response after {} ms (timers.setup_deadline_ms)",
+                 rec->id, rec->is_a ? "caller has" : "callee gave", owner->cfg_.setup_deadline_ms);
+    owner->counters_.deadline_legs.fetch_add(1, std::memory_order_relaxed);
+    if (rec->is_a) {
+      SipAction a;
+      a.leg = rec->id;
+      a.status = 500;
+      a.reason = "Server Internal Error";
+      a.warning = "b2bua.call.setup_deadline";
+      respond(rec, a);  // NUA ends the handle after it; `terminated` reaches the leg actor
+    } else {
+      nua_cancel(rec->nh, TAG_END());
+      release_handle(rec);  // `terminated` now: the bridge fails the caller or tries the next
+    }
+  }
+}
+
+}  // namespace b2bua::sip

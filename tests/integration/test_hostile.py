@@ -1,0 +1,269 @@
+"""Hostile SIP never takes b2buad down (issue 17): a Contact no request can be sent to, a request
+that sofia-sip could not create, a caller whose Contact needs DNS while DNS is down, TCP peers
+that send garbage and close, methods nobody knows. Each test fails on the code before its fix."""
+
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+
+import harness
+
+CRLF = "\r\n"
+SDP = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+       "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+
+
+def header(text, name):
+    m = re.search(r"^%s:\s*(.*?)\r?$" % re.escape(name), text, re.M | re.I)
+    return m.group(1) if m else None
+
+
+def status_of(text):
+    m = re.match(r"SIP/2.0 (\d{3})", text)
+    return int(m.group(1)) if m else None
+
+
+class Peer:
+    """A raw SIP caller on a UDP socket of its own. It answers every request b2buad sends it
+    (200, or what `answers` says by method) and keeps them in `requests`."""
+
+    def __init__(self, srv, contact=None):
+        self.srv = srv
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((harness.HOST, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.contact = contact or "<sip:alice@127.0.0.1:%d>" % self.port
+        self.call_id = uuid.uuid4().hex + "@127.0.0.1"
+        self.tag = uuid.uuid4().hex[:8]
+        self.cseq = 0
+        self.remote_tag = None
+        self.remote_target = None
+        self.requests = []
+
+    def close(self):
+        self.sock.close()
+
+    def request(self, method, ruri, headers=(), body="", branch=None, cseq=None, to_tag=True):
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        branch = branch or "z9hG4bK" + uuid.uuid4().hex[:16]
+        to = "<sip:bob@%s>" % re.sub(r"^sips?:", "", ruri).split("@")[-1].split(";")[0]
+        if to_tag and self.remote_tag:
+            to += ";tag=" + self.remote_tag
+        lines = ["%s %s SIP/2.0" % (method, ruri),
+                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.port, branch),
+                 "From: <sip:alice@127.0.0.1:%d>;tag=%s" % (self.port, self.tag),
+                 "To: " + to, "Call-ID: " + self.call_id, "CSeq: %d %s" % (cseq, method),
+                 "Max-Forwards: 70", "Contact: " + self.contact]
+        lines += list(headers)
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append("Content-Length: %d" % len(body.encode()))
+        data = (CRLF.join(lines) + CRLF + CRLF + body).encode()
+        self.sock.sendto(data, (harness.HOST, self.srv.sip_port))
+        return branch, cseq
+
+    def _answer(self, text):
+        """200 (no body) to a request from b2buad, copying the transaction's headers."""
+        keep = [l for l in text.split(CRLF)
+                if re.match(r"(Via|From|To|Call-ID|CSeq|Record-Route):", l, re.I)]
+        resp = CRLF.join(["SIP/2.0 200 OK"] + keep + ["Content-Length: 0"]) + CRLF + CRLF
+        self.sock.sendto(resp.encode(), (harness.HOST, self.srv.sip_port))
+
+    def wait(self, predicate, timeout):
+        """Reads until a message satisfies `predicate`; answers b2buad's requests meanwhile."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            text = data.decode(errors="replace")
+            if not text.startswith("SIP/2.0"):
+                self.requests.append(text)
+                if not text.startswith("ACK "):
+                    self._answer(text)
+            if predicate(text):
+                return text
+        return None
+
+    def response(self, cseq, method, timeout=5.0, final=True):
+        def match(t):
+            st = status_of(t)
+            return (st is not None and header(t, "CSeq") == "%d %s" % (cseq, method) and
+                    (st >= 200 or not final))
+        return self.wait(match, timeout)
+
+    def ack_non2xx(self, ruri, branch, cseq):
+        """The ACK of a non-2xx final response: same branch and CSeq number as its INVITE."""
+        self.request("ACK", ruri, branch=branch, cseq=cseq)
+
+    def call(self, ruri, headers=()):
+        """INVITE with SDP; on 200 sends the ACK. Returns the final response's text."""
+        branch, cseq = self.request("INVITE", ruri, headers=headers, body=SDP)
+        resp = self.response(cseq, "INVITE", timeout=10)
+        if resp is None:
+            return None
+        if status_of(resp) < 300:
+            self.remote_tag = re.search(r"tag=([^;>\s]+)", header(resp, "To")).group(1)
+            m = re.search(r"<([^>]+)>", header(resp, "Contact") or "")
+            self.remote_target = m.group(1) if m else ruri
+            self.request("ACK", self.remote_target, cseq=cseq)
+        else:
+            self.ack_non2xx(ruri, branch, cseq)
+        return resp
+
+
+class HostileSipTest(harness.B2buaTestCase):
+
+    def hang_up(self, srv, peer):
+        """DELETE /v1/calls/{id} of the only call while `peer` answers b2buad's BYE (the DELETE
+        returns when the call has ended). Returns (HTTP status, seconds, the BYE or None)."""
+        status, calls = srv.get("/v1/calls")
+        self.assertEqual(status, 200)
+        call_id = calls["calls"][0]["id"]
+        out = {}
+        t0 = time.monotonic()
+        t = threading.Thread(target=lambda: out.update(
+            r=srv.request("DELETE", "/v1/calls/%s" % call_id, timeout=10)))
+        t.start()
+        bye = peer.wait(lambda m: m.startswith("BYE "), 10)
+        t.join(12)
+        return out.get("r", (None, None))[0], time.monotonic() - t0, bye
+
+    def peer(self, srv, contact=None):
+        p = Peer(srv, contact)
+        self.addCleanup(p.close)
+        return p
+
+    def options_ok(self, srv):
+        p = self.peer(srv)
+        _, cseq = p.request("OPTIONS", "sip:%s" % srv.address)
+        resp = p.response(cseq, "OPTIONS", timeout=3)
+        return resp is not None and status_of(resp) == 200
+
+    def callee(self, srv):
+        """A SIPp callee that answers and then waits for the BYE (pass-through: R-URI names it)."""
+        uas = self.uas(srv, "uas_answer")
+        return uas, "sip:bob@%s" % uas.address
+
+    def test_invite_with_a_contact_no_request_can_go_to_is_refused(self):
+        """Before: answered 200, and sofia aborted (nua_dialog.c '*at') when the session refresh
+        came due. Now 400 with Warning b2bua.sip.bad_contact: no dialog, no call slot."""
+        srv = self.start_b2bua(timers={"min_se_s": 2, "session_expires_s": 2})
+        uas, ruri = self.callee(srv)
+        for contact in ("*", "<tel:+15551234>", "<urn:service:sos>", "<http://example.com/x>",
+                        "<sip:a@h1>, <sip:b@h2>"):
+            with self.subTest(contact=contact):
+                p = self.peer(srv, contact)
+                resp = p.call(ruri, headers=("Supported: timer", "Session-Expires: 2;refresher=uas"))
+                self.assertIsNotNone(resp, "no final response")
+                self.assertEqual(status_of(resp), 400, resp)
+                self.assertIn("b2bua.sip.bad_contact", header(resp, "Warning") or "")
+        time.sleep(3)  # a refresh would have come due by now
+        self.assertTrue(srv.running(), srv.logs())
+        self.assertTrue(self.options_ok(srv))
+        self.assertEqual(srv.stats()["active_calls"], 0)
+
+    def test_reinvite_with_a_bad_contact_never_breaks_the_dialog(self):
+        """A re-INVITE with a tel: Contact (sofia takes it as the new target on receipt) gets 400;
+        the call goes on: b2buad's session refreshes and its BYE still reach the caller, at the
+        address its packets come from. Before: the refresh failed to be created, NUA recursed."""
+        srv = self.start_b2bua(timers={"min_se_s": 2, "session_expires_s": 4})
+        uas, ruri = self.callee(srv)
+        p = self.peer(srv)
+        resp = p.call(ruri, headers=("Supported: timer", "Session-Expires: 4;refresher=uas"))
+        self.assertEqual(status_of(resp), 200, resp)
+        p.contact = "<tel:+15551234>"
+        branch, cseq = p.request("INVITE", p.remote_target, body=SDP)
+        resp = p.response(cseq, "INVITE")
+        self.assertEqual(status_of(resp), 400, resp)
+        self.assertIn("b2bua.sip.bad_contact", header(resp, "Warning") or "")
+        p.ack_non2xx(p.remote_target, branch, cseq)
+        # b2buad is the refresher towards the caller: its refresh (UPDATE) arrives within 4 s.
+        refresh = p.wait(lambda t: t.startswith("UPDATE ") or t.startswith("INVITE "), 6)
+        self.assertIsNotNone(refresh, "no session refresh reached the caller")
+        status, _, bye = self.hang_up(srv, p)
+        self.assertEqual(status, 200)
+        self.assertIsNotNone(bye, "no BYE reached the caller")
+        uas.wait(timeout=10)
+        self.assertTrue(srv.running(), srv.logs())
+        self.assertTrue(self.options_ok(srv))
+
+    def test_caller_contact_with_a_host_name_and_dns_down(self):
+        """The caller's Contact is a host name and DNS does not answer (b2buad's resolv.conf names
+        a loopback address nobody serves): b2buad's BYE goes to where the caller's packets come
+        from, without a lookup. Before: the SIP thread spun on port 53 and never handled SIP again."""
+        self.assertTrue(harness.namespaces_work(), "this test needs `unshare -m` (run as root)")
+        srv = self.start_b2bua()
+        uas, ruri = self.callee(srv)
+        p = self.peer(srv, "<sip:alice@caller.invalid:5070>")
+        resp = p.call(ruri)
+        self.assertEqual(status_of(resp), 200, resp)
+        status, took, bye = self.hang_up(srv, p)
+        self.assertEqual(status, 200, "DELETE of the call")
+        self.assertLess(took, 3.0)
+        self.assertIsNotNone(bye, "no BYE reached the caller's source address")
+        self.assertIn("caller.invalid", bye.split(CRLF)[0])  # the Request-URI is its Contact
+        self.assertTrue(self.options_ok(srv))
+        uas.wait(timeout=10)
+        srv.wait_stats(lambda s: s.get("active_calls") == 0, 5)
+        t0 = time.monotonic()
+        self.assertEqual(srv.stop(timeout=8), 0, "SIGTERM must still stop b2buad")
+        self.assertLess(time.monotonic() - t0, 8)
+        self.check_idle = False
+
+    def test_unknown_method_gets_501_with_allow(self):
+        """RFC 3261 8.2.1 / 21.5.2, out of a dialog and in one."""
+        srv = self.start_b2bua()
+        p = self.peer(srv)
+        _, cseq = p.request("FOOBAR", "sip:bob@%s" % srv.address)
+        resp = p.response(cseq, "FOOBAR", timeout=3)
+        self.assertIsNotNone(resp, "no answer to an unknown method")
+        self.assertEqual(status_of(resp), 501, resp)
+        self.assertIn("INVITE", header(resp, "Allow") or "")
+        uas, ruri = self.callee(srv)
+        p = self.peer(srv)
+        self.assertEqual(status_of(p.call(ruri)), 200)
+        _, cseq = p.request("FOOBAR", p.remote_target)
+        resp = p.response(cseq, "FOOBAR", timeout=3)
+        self.assertIsNotNone(resp, "no answer to an unknown method in a dialog")
+        self.assertEqual(status_of(resp), 501, resp)
+        _, cseq = p.request("BYE", p.remote_target)
+        self.assertEqual(status_of(p.response(cseq, "BYE")), 200)
+        uas.wait(timeout=10)
+        self.assertTrue(self.options_ok(srv))
+
+    def test_tcp_peers_that_send_garbage_and_close_leave_no_descriptor(self):
+        """RFC 4475 lwsruri over TCP, then close: sofia drops the message; the connection must
+        not stay in CLOSE_WAIT. 100 such connections, descriptors back to the baseline."""
+        srv = harness.B2bua(self.tmp)
+        srv.config["sip"]["tcp_idle_ms"] = 2000
+        self.servers.append(srv)
+        srv.start()
+        fd_dir = "/proc/%d/fd" % srv.pid
+        baseline = len(os.listdir(fd_dir))
+        garbage = ("INVITE sip:user@example.com; lr SIP/2.0\r\n"
+                   "To: sip:user@example.com;tag=3xfe-9921883-z9f\r\n"
+                   "From: sip:caller@example.net;tag=231413434\r\n"
+                   "Max-Forwards: 5\r\nCall-ID: 2fbb4b7c-6d2f-47fb-b07e-1e0e12cd03bc\r\n"
+                   "CSeq: 2452 INVITE\r\n"
+                   "Via: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK-lwsruri\r\n"
+                   "Contact: <sip:caller@127.0.0.1:1>\r\nContent-Length: 0\r\n\r\n").encode()
+        for _ in range(100):
+            with socket.create_connection((harness.HOST, srv.sip_port), timeout=2) as c:
+                c.sendall(garbage)
+        grown = len(os.listdir(fd_dir))
+        back = harness.wait_until(lambda: len(os.listdir(fd_dir)) <= baseline + 2, 20.0, 0.2)
+        self.assertTrue(back, "descriptors: %d before, %d after 100 connections, %d 20 s later" % (
+            baseline, grown, len(os.listdir(fd_dir))))
+        self.assertTrue(self.options_ok(srv))
+
+
+if __name__ == "__main__":
+    harness.main()
