@@ -30,6 +30,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/rest_handlers.hpp"
+#include "api/rest_route.hpp"
 
 namespace b2bua::api {
 namespace {
@@ -90,9 +91,6 @@ class Gate {
   asio::io_context* ioc_;
 };
 
-/// The paths a token does not guard: load balancers and orchestrators probe them.
-bool public_path(std::string_view path) { return path == "/health" || path == "/ready"; }
-
 /// Compares without an early exit, so that timing does not tell how much of a token matched.
 bool same_secret(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -100,15 +98,6 @@ bool same_secret(std::string_view a, std::string_view b) {
     diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
   }
   return diff == 0;
-}
-
-/// "/v1/calls/17" with prefix "/v1/calls/" -> "17"; nullopt when the path is not one level below.
-std::optional<std::string_view> below(std::string_view path, std::string_view prefix) {
-  if (path.substr(0, prefix.size()) != prefix ||
-      path.find('/', prefix.size()) != std::string_view::npos) {
-    return std::nullopt;
-  }
-  return path.substr(prefix.size());
 }
 
 /// One HTTP connection: read, route, answer, repeat while keep-alive. Lives in the b2b-api thread.
@@ -132,7 +121,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec);
   void route(const Request& req);
   bool authorized(const Request& req) const;
-  bool method_ok(const Request& req, std::initializer_list<http::verb> verbs, const char* allow);
   void get_calls(std::string_view query);
   void call_request(std::string_view id_text, bool hangup);
   void on_calls(std::uint64_t seq, const CallFilter& filter,
@@ -251,76 +239,53 @@ bool Session::authorized(const Request& req) const {
          same_secret(value.substr(scheme.size()), token_);
 }
 
-bool Session::method_ok(const Request& req, std::initializer_list<http::verb> verbs,
-                        const char* allow) {
-  if (std::find(verbs.begin(), verbs.end(), req.method()) != verbs.end()) {
-    return true;
-  }
-  reply(http::status::method_not_allowed,
-        error_body("method_not_allowed", "method " + method_ + " not allowed on " + path_), false,
-        allow);
-  return false;
-}
-
 void Session::route(const Request& req) {
   const std::string_view target{req.target().data(), req.target().size()};
-  const auto mark = target.find('?');
-  const std::string_view path = target.substr(0, mark);
-  const std::string_view query =
-      mark == std::string_view::npos ? std::string_view{} : target.substr(mark + 1);
-  path_ = std::string{path};
   method_ = std::string{req.method_string()};
-  if (!public_path(path) && !authorized(req)) {
+  const RestRoute r = route_rest(method_, target);
+  path_ = std::string{r.path};
+  if (r.guarded && !authorized(req)) {
     spdlog::debug("api.unauthorized {} {}", method_, path_);
     send(error_answer(401, "unauthorized", "a valid \"Authorization: Bearer <token>\" is required"));
     return;
   }
-  using V = http::verb;
-  if (path == "/health") {
-    return method_ok(req, {V::get}, "GET") ? reply(http::status::ok, json{{"status", "ok"}})
-                                           : void();
+  if (r.resource == RestResource::not_found) {
+    return error(http::status::not_found, "not_found", "no such resource: " + path_);
   }
-  if (path == "/ready") {
-    if (!method_ok(req, {V::get}, "GET")) {
-      return;
-    }
-    if (backend_.ready && backend_.ready()) {
-      return reply(http::status::ok, json{{"status", "ready"}});
-    }
-    return error(http::status::service_unavailable, "not_ready", "starting or draining");
+  if (!r.method_ok) {
+    return reply(http::status::method_not_allowed,
+                 error_body("method_not_allowed", "method " + method_ + " not allowed on " + path_),
+                 false, r.allow);
   }
-  // The synchronous resources: one handler each (rest_handlers.cpp).
-  const std::pair<std::string_view, std::function<Answer()>> simple[] = {
-      {"/metrics", [&] { return get_metrics(backend_); }},
-      {"/v1", [] { return get_openapi(); }},
-      {"/v1/stats", [&] { return get_stats(backend_); }},
-      {"/v1/backends", [&] { return get_backends(backend_); }},
-      {"/v1/cdrs", [&] { return get_cdrs(backend_, query); }},
-  };
-  for (const auto& [p, handler] : simple) {
-    if (path == p) {
-      return method_ok(req, {V::get}, "GET") ? send(handler()) : void();
-    }
-  }
-  if (path == "/v1/routes") {
-    if (!method_ok(req, {V::get, V::put}, "GET, PUT")) {
-      return;
-    }
-    return send(req.method() == V::get ? get_routes(backend_) : put_routes(backend_, req.body()));
-  }
-  if (path == "/v1/calls") {
-    return method_ok(req, {V::get}, "GET") ? get_calls(query) : void();
-  }
-  if (auto id = below(path, "/v1/calls/")) {
-    return method_ok(req, {V::get, V::delete_}, "GET, DELETE")
-               ? call_request(*id, req.method() == V::delete_)
-               : void();
-  }
-  if (auto name = below(path, "/v1/backends/")) {
-    return method_ok(req, {V::put}, "PUT") ? send(put_backend(backend_, *name, req.body())) : void();
-  }
-  if (auto id = below(path, "/v1/cdrs/")) {
-    return method_ok(req, {V::get}, "GET") ? send(get_cdr(backend_, *id)) : void();
+  using R = RestResource;
+  switch (r.resource) {
+    case R::health:
+      return send(get_health(backend_));
+    case R::ready:
+      return send(get_ready(backend_));
+    case R::metrics:
+      return send(get_metrics(backend_));
+    case R::openapi:
+      return send(get_openapi());
+    case R::stats:
+      return send(get_stats(backend_));
+    case R::backends:
+      return send(get_backends(backend_));
+    case R::cdrs:
+      return send(get_cdrs(backend_, r.query));
+    case R::routes:
+      return send(req.method() == http::verb::get ? get_routes(backend_)
+                                                  : put_routes(backend_, req.body()));
+    case R::calls:
+      return get_calls(r.query);
+    case R::call:
+      return call_request(r.param, req.method() == http::verb::delete_);
+    case R::backend:
+      return send(put_backend(backend_, r.param, req.body()));
+    case R::cdr:
+      return send(get_cdr(backend_, r.param));
+    case R::not_found:
+      break;
   }
   error(http::status::not_found, "not_found", "no such resource: " + path_);
 }
