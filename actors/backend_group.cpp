@@ -12,17 +12,6 @@
 
 namespace b2bua {
 
-const char* to_string(LbStrategy s) {
-  switch (s) {
-    case LbStrategy::round_robin: return "round_robin";
-    case LbStrategy::weighted: return "weighted";
-    case LbStrategy::least_calls: return "least_calls";
-    case LbStrategy::hash: return "hash";
-    case LbStrategy::failover: return "failover";
-  }
-  return "round_robin";
-}
-
 std::vector<std::size_t> smooth_wrr_schedule(const std::vector<std::uint32_t>& weights) {
   std::int64_t total = 0;
   for (auto w : weights) {
