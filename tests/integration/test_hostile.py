@@ -218,6 +218,63 @@ class HostileSipTest(harness.B2buaTestCase):
         self.assertLess(time.monotonic() - t0, 8)
         self.check_idle = False
 
+    def test_no_call_outlives_the_setup_deadline(self):
+        """A callee that sends 180, 181, 182... every 0.7 s and never answers restarts the bridge's no-answer
+        timer each time; timers.setup_deadline_ms still ends the call: 500 to the caller, CANCEL
+        to the callee, the slot back."""
+        srv = self.start_b2bua(timers={"no_answer_ms": 1500, "route_timeout_ms": 500,
+                                       "setup_deadline_ms": 3000})
+        callee = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        callee.bind((harness.HOST, 0))
+        callee.settimeout(0.1)
+        self.addCleanup(callee.close)
+        stop = threading.Event()
+        got = {}
+
+        def ring():
+            invite, src, last = None, None, 0.0
+            deadline = time.monotonic() + 15
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    data, src_ = callee.recvfrom(65535)
+                    text = data.decode(errors="replace")
+                    if text.startswith("INVITE "):
+                        invite, src = text, src_
+                    elif text.startswith("CANCEL "):
+                        got["cancel"] = text
+                        keep = [l for l in text.split(CRLF) if re.match(r"(Via|From|To|Call-ID|CSeq):", l)]
+                        callee.sendto((CRLF.join(["SIP/2.0 200 OK"] + keep + ["Content-Length: 0", "", ""])).encode(), src_)
+                        keep = [l for l in invite.split(CRLF) if re.match(r"(Via|From|Call-ID|CSeq):", l)]
+                        to = header(invite, "To") + ";tag=ringer"
+                        callee.sendto((CRLF.join(["SIP/2.0 487 Request Terminated", "To: " + to] + keep + ["Content-Length: 0", "", ""])).encode(), src_)
+                except socket.timeout:
+                    pass
+                if invite and "cancel" not in got and time.monotonic() - last > 0.7:
+                    last = time.monotonic()
+                    n = got["n"] = got.get("n", 0) + 1  # 180, 181, 182...: each one new
+                    keep = [l for l in invite.split(CRLF) if re.match(r"(Via|From|Call-ID|CSeq):", l)]
+                    to = header(invite, "To") + ";tag=ringer"
+                    resp = CRLF.join(["SIP/2.0 %d Ringing" % (180 + n % 3), "To: " + to] + keep + [
+                        "Contact: <sip:ringer@127.0.0.1:%d>" % callee.getsockname()[1],
+                        "Content-Length: 0", "", ""])
+                    callee.sendto(resp.encode(), src)
+
+        t = threading.Thread(target=ring)
+        t.start()
+        self.addCleanup(lambda: (stop.set(), t.join(5)))
+        p = self.peer(srv)
+        t0 = time.monotonic()
+        resp = p.call("sip:bob@127.0.0.1:%d" % callee.getsockname()[1])
+        took = time.monotonic() - t0
+        self.assertIsNotNone(resp, "no final response")
+        self.assertEqual(status_of(resp), 500, resp)
+        self.assertIn("b2bua.call.setup_deadline", header(resp, "Warning") or "")
+        self.assertGreater(took, 2.9)
+        self.assertLess(took, 6.0)
+        harness.wait_until(lambda: "cancel" in got, 3.0)
+        self.assertIn("cancel", got, "the callee got no CANCEL")
+        srv.wait_stats(lambda s: s.get("active_calls") == 0, 5)
+
     def test_unknown_method_gets_501_with_allow(self):
         """RFC 3261 8.2.1 / 21.5.2, out of a dialog and in one."""
         srv = self.start_b2bua()
