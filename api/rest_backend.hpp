@@ -64,6 +64,9 @@ struct RestBackend {
       hangup_call;
   /// False while starting or draining.
   std::function<bool()> ready;
+  /// True once the watchdog declared the SIP thread stalled (/health and /ready answer 503).
+  /// Unset: never. Thread-safe, never blocks.
+  std::function<bool()> sip_stalled;
   /// One page of call records, or an error text. Runs on the API thread (a short SQLite read).
   /// Unset when CDRs are off.
   std::function<std::variant<CdrPage, std::string>(const CdrQuery&)> cdrs;

@@ -14,6 +14,14 @@ Answer unavailable(const std::string& what) {
   return error_answer(503, "backend_unavailable", what);
 }
 
+// The watchdog's verdict (sip/watchdog.hpp): the SIP thread cannot take or answer calls; b2buad
+// exits shortly after for its service manager to restart it.
+Answer sip_stalled() {
+  return error_answer(503, "sip_stalled",
+                      "the SIP thread is stalled: its event loop has not turned within "
+                      "sip.watchdog_ms; no calls are admitted");
+}
+
 Answer bad_query(const QueryError& e) {
   return error_answer(400, "bad_query", "query parameter " + e.parameter + ": " + e.rule,
                       json{{"parameter", e.parameter}, {"rule", e.rule}});
@@ -31,6 +39,23 @@ Answer json_answer(int status, nlohmann::json body) {
   a.status = status;
   a.body = std::move(body);
   return a;
+}
+
+Answer get_health(const RestBackend& b) {
+  if (b.sip_stalled && b.sip_stalled()) {
+    return sip_stalled();
+  }
+  return json_answer(200, json{{"status", "ok"}});
+}
+
+Answer get_ready(const RestBackend& b) {
+  if (b.sip_stalled && b.sip_stalled()) {
+    return sip_stalled();
+  }
+  if (b.ready && b.ready()) {
+    return json_answer(200, json{{"status", "ready"}});
+  }
+  return error_answer(503, "not_ready", "starting or draining");
 }
 
 Answer get_stats(const RestBackend& b) {

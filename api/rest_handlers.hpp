@@ -24,6 +24,10 @@ Answer json_answer(int status, nlohmann::json body);
 Answer error_answer(int status, const std::string& code, const std::string& message,
                     nlohmann::json details = nullptr);
 
+/// GET /health: 200 {"status": "ok"}, or 503 sip_stalled once the SIP thread is stalled.
+Answer get_health(const RestBackend& b);
+/// GET /ready: 200 {"status": "ready"}; 503 sip_stalled, or 503 not_ready (starting, draining).
+Answer get_ready(const RestBackend& b);
 Answer get_stats(const RestBackend& b);
 Answer get_metrics(const RestBackend& b);
 Answer get_openapi();

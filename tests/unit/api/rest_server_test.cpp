@@ -228,6 +228,7 @@ class FakeEngine {
       return stats;
     };
     b.ready = [this] { return ready.load(); };
+    b.sip_stalled = [this] { return sip_stalled.load(); };
     b.list_calls = [this](std::function<void(std::optional<std::vector<CallInfo>>)> done) {
       answer([done, list = calls] { done(list); });
     };
@@ -266,6 +267,7 @@ class FakeEngine {
   std::vector<CallInfo> calls;
   StatsSnapshot stats;
   std::atomic<bool> ready{true};
+  std::atomic<bool> sip_stalled{false};
   std::atomic<bool> stats_throw{false};
 
  private:
@@ -326,6 +328,20 @@ TEST_CASE_FIXTURE(Fixture, "GET /ready answers 200 when ready and 503 not_ready 
   CHECK(r.parsed() == json{{"status", "ready"}});
   engine.ready = false;
   check_error(fetch(port, "GET", "/ready"), 503, "not_ready");
+}
+
+TEST_CASE_FIXTURE(Fixture, "a stalled SIP thread makes /health and /ready answer 503 sip_stalled") {
+  engine.sip_stalled = true;
+  for (const char* path : {"/health", "/ready"}) {
+    const auto r = fetch(port, "GET", path);
+    check_error(r, 503, "sip_stalled");
+    check_common(r);
+    CHECK(r.parsed()["error"]["message"].get<std::string>().find("SIP thread is stalled") !=
+          std::string::npos);
+  }
+  engine.ready = false;  // stalled wins over draining
+  check_error(fetch(port, "GET", "/ready"), 503, "sip_stalled");
+  CHECK(fetch(port, "GET", "/v1/stats").status == 200);  // the rest of the API still answers
 }
 
 TEST_CASE_FIXTURE(Fixture, "GET /v1/stats answers every counter with its JSON type") {
