@@ -119,6 +119,10 @@ public:
   /// Posts a closure into the sofia thread. Any thread; false when the thread is not running.
   bool post(std::function<void()> fn);
 
+  /// The b2b-sofia thread's handle (a pthread_t), for the watchdog's backtrace signal. Valid from
+  /// a successful start() until stop(). Owner's thread.
+  std::thread::native_handle_type native_thread() { return thread_.native_handle(); }
+
   struct Impl;  // lives in the sofia thread; defined in sip_stack.cpp
 
 private:
