@@ -338,6 +338,14 @@ Error read_sip(const json& v, const std::string& path, Config& c) {
     if (key == "tcp_idle_ms") {
       return read_int(x, p, range(1000, 86400000), c.tcp_idle_ms);
     }
+    if (key == "watchdog_ms") {
+      // 0 turns it off; below 100 ms a busy but healthy loop could be taken for a stalled one.
+      const IntRule rule{0, 600000, "must be 0 (off) or an integer 100-600000",
+                         "must be 0 (off) or an integer 100-600000"};
+      auto err = read_int(x, p, rule, c.sip_watchdog_ms);
+      return err.empty() && c.sip_watchdog_ms > 0 && c.sip_watchdog_ms < 100 ? fail(p, rule.too_low)
+                                                                               : err;
+    }
     return fail(p, "unknown key");
   });
 }
@@ -633,7 +641,7 @@ const char* default_config_text() {
   return R"json(// b2buad default configuration: pass-through (each call goes to its Request-URI).
 // Every key is optional; schemas/config.schema.json lists all keys, ranges and defaults.
 {
-  "sip": { "listen": "0.0.0.0:5060", "advertise": "", "user_agent": "b2bua",
+  "sip": { "listen": "0.0.0.0:5060", "advertise": "", "user_agent": "b2bua", "watchdog_ms": 5000,
            "tcp_idle_ms": 120000 },
   "api": { "listen": "127.0.0.1:8080", "enabled": true },
   "limits": { "max_calls": 10000, "retry_after_s": 5 },

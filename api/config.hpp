@@ -42,6 +42,7 @@ struct Config {
   std::string sip_listen = "0.0.0.0:5060";  ///< "host:port"; port 0 picks a free port
   std::string sip_advertise;                ///< host for Contact/From when listen is 0.0.0.0; "" = auto
   std::string user_agent = "b2bua";
+  std::uint32_t sip_watchdog_ms = 5000;     ///< SIP loop silent this long: stall, exit 70; 0 = off
   // api
   std::string api_listen = "127.0.0.1:8080";  ///< "host:port"; port 0 picks a free port
   bool api_enabled = true;

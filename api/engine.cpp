@@ -233,6 +233,7 @@ std::string Engine::start() {
     shutdown_actors();
     return err;
   }
+  start_watchdog();
   if (cfg_.api_enabled) {
     const std::string& api_host = api_addr->first;
     if (cfg_.api_token.empty() && api_host != "127.0.0.1" && api_host != "::1" &&
@@ -241,6 +242,7 @@ std::string Engine::start() {
     }
     p.rest = std::make_unique<RestServer>(make_backend(), cfg_.api_token);
     if (std::string err = p.rest->start(api_addr->first, api_addr->second); !err.empty()) {
+      p.watchdog.reset();
       p.sip->stop();
       shutdown_actors();
       return err;
@@ -298,6 +300,10 @@ void Engine::stop() {
   if (p.rest) {
     p.rest->stop();
     p.rest.reset();
+  }
+  if (p.watchdog) {
+    p.watchdog->stop();  // the loop ends below: that is no stall
+    p.watchdog.reset();
   }
   if (p.sip) {
     p.sip->stop();

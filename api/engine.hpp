@@ -48,6 +48,15 @@ public:
   /// RFC 4733, hold, resume). It runs inside the call registry actor: quick, never blocking.
   void on_event(std::function<void(const CallEvent&)> fn) { on_event_ = std::move(fn); }
 
+  /// Before start(): `fn` runs once when the watchdog (sip.watchdog_ms) declares the SIP thread
+  /// stalled, in the watchdog thread, before the stall and the thread's backtrace are logged;
+  /// keep it short and do not block on the log. By then new calls are refused and /health and
+  /// /ready answer 503 sip_stalled; b2buad exits from here (status 70).
+  void on_sip_stall(std::function<void()> fn) { on_sip_stall_ = std::move(fn); }
+
+  /// True once the watchdog declared the SIP thread stalled (it stays true). Any thread.
+  bool sip_stalled() const;
+
   /// While running: `who` gets (event_atom, CallEvent) for every leg event from now on, until it
   /// exits or sends (unsub_atom, itself) to registry(). False when not running or `who` is null.
   bool subscribe(const caf::actor& who);
@@ -94,11 +103,14 @@ private:
   RestBackend make_backend();
   void shutdown_actors();
   std::string open_cdr_store();
+  void start_watchdog();  // engine_watchdog.cpp
+  void stalled();
 
   struct Parts;
   Config cfg_;
   RoutePolicy policy_;
   std::function<void(const CallEvent&)> on_event_;
+  std::function<void()> on_sip_stall_;
   std::shared_ptr<RuleSet> rules_;  ///< the config's rules when no policy was given
   std::unique_ptr<Parts> parts_;
   bool running_ = false;

@@ -101,6 +101,8 @@ RestBackend Engine::make_backend() {
   caf::actor registry = p.registry;
   b.stats = [this] { return stats(); };
   b.ready = [this] { return running_ && !parts_->sip->draining(); };
+  sip::Watchdog* watchdog = p.watchdog.get();  // stopped after the REST server
+  b.sip_stalled = [watchdog] { return watchdog && watchdog->stalled(); };
   b.list_calls = [sys, registry](auto done) {
     ask_registry<std::vector<CallInfo>>(*sys, registry, registry_wait, std::move(done),
                                         list_atom::value);

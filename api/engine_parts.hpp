@@ -19,6 +19,7 @@
 #include "api/rest_server.hpp"
 #include "rtp/relay_engine.hpp"
 #include "sip/sip_stack.hpp"
+#include "sip/watchdog.hpp"
 
 namespace b2bua::api {
 
@@ -52,6 +53,7 @@ struct Engine::Parts {
   std::unique_ptr<RestServer> rest;
   std::shared_ptr<rtp::Engine> media;  ///< null when no call can be relayed (bypass everywhere)
   std::shared_ptr<BackendDirectory> backends;
+  std::unique_ptr<sip::Watchdog> watchdog;  ///< null when sip.watchdog_ms is 0; stopped before sip
   std::mutex reload_mu;  ///< serializes route replacements (reload, PUT /v1/routes) and guards
                          ///< cfg_.routes, cfg_.routes_json and cfg_.groups while they change
 };

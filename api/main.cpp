@@ -1,11 +1,15 @@
 // b2buad: the server binary. Parses the command line and the config, runs the Engine until SIGTERM.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <variant>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -29,6 +33,8 @@ const char* malloc_conf = "max_background_threads:1,dirty_decay_ms:2000,muzzy_de
 namespace {
 
 constexpr int exit_config = 2;
+constexpr int exit_stalled = 70;  // EX_SOFTWARE: a restart is in order (Restart=on-failure)
+constexpr auto stall_grace = std::chrono::seconds(1);
 
 void jemalloc_background(bool on) {
   if (mallctl("background_thread", nullptr, nullptr, &on, sizeof on) != 0) {
@@ -46,6 +52,24 @@ void setup_logging(const std::string& level) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
+  // Every record reaches the file at once, whatever the sink: the lines that explain a crash or
+  // a kill -9 are the last ones, and a buffer would lose exactly them.
+  spdlog::flush_on(spdlog::level::trace);
+}
+
+// The watchdog declared the SIP thread stalled (in the watchdog thread): leave so that the service
+// manager restarts b2buad. The wedged thread is not waited for (std::_Exit). The exit comes from a
+// thread of its own after a grace that lets probes see /health answer 503; SIGALRM ends the
+// process anyway should logging itself be what hangs.
+void exit_on_stall() {
+  alarm(static_cast<unsigned>(stall_grace.count()) + 4);
+  std::thread([] {
+    std::this_thread::sleep_for(stall_grace);
+    spdlog::error("b2buad: exiting with status {}: the SIP thread is stalled", exit_stalled);
+    spdlog::default_logger()->flush();
+    std::fflush(nullptr);
+    std::_Exit(exit_stalled);
+  }).detach();
 }
 
 // SIGHUP: re-reads the config file and applies its routes and groups; a bad file changes nothing.
@@ -67,6 +91,7 @@ void reload(b2bua::api::Engine& engine, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a file or pipe gets whole lines as they come
   CLI::App app{"b2buad - a back-to-back SIP user agent (B2BUA) server", "b2buad"};
   std::string config_path;
   bool check_only = false;
@@ -112,6 +137,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   b2bua::api::Engine engine(cfg);
+  engine.on_sip_stall(exit_on_stall);
   if (std::string err = engine.start(); !err.empty()) {
     return fail(err);
   }

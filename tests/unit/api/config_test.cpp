@@ -78,6 +78,8 @@ TEST_CASE("the default config text parses to the documented defaults") {
   CHECK(c.sip_listen == "0.0.0.0:5060");
   CHECK(c.sip_advertise.empty());
   CHECK(c.user_agent == d.user_agent);
+  CHECK(c.sip_watchdog_ms == 5000);
+  CHECK(d.sip_watchdog_ms == 5000);
   CHECK(c.api_listen == "127.0.0.1:8080");
   CHECK(c.api_enabled);
   CHECK(c.max_calls == 10000);
@@ -175,6 +177,12 @@ TEST_CASE("routes get default names, actions and reject reasons") {
   CHECK(c.routes[5].targets.size() == 2);
 }
 
+TEST_CASE("sip.watchdog_ms takes 0 (off) and 100-600000") {
+  CHECK(parse_ok(R"({"sip":{"watchdog_ms":0}})").sip_watchdog_ms == 0);
+  CHECK(parse_ok(R"({"sip":{"watchdog_ms":100}})").sip_watchdog_ms == 100);
+  CHECK(parse_ok(R"({"sip":{"watchdog_ms":600000}})").sip_watchdog_ms == 600000);
+}
+
 TEST_CASE("sip.advertise accepts host names and IP literals") {
   const std::string hosts[] = {
       "", "sbc.example.com", "192.0.2.1", "2001:db8::1", "[2001:db8::1]", "fe80::1%eth0"};
@@ -238,6 +246,14 @@ TEST_CASE("every validation rule gives its exact one-line message") {
        "sip.advertise: must be a host name or IP address, or empty for auto"},
       {R"({"sip":{"user_agent":"a\r\nX-Injected: 1"}})",
        "sip.user_agent: must be a string without control characters"},
+      {R"({"sip":{"watchdog_ms":99}})", "sip.watchdog_ms: must be 0 (off) or an integer 100-600000"},
+      {R"({"sip":{"watchdog_ms":1}})", "sip.watchdog_ms: must be 0 (off) or an integer 100-600000"},
+      {R"({"sip":{"watchdog_ms":-1}})", "sip.watchdog_ms: must be 0 (off) or an integer 100-600000"},
+      {R"({"sip":{"watchdog_ms":600001}})",
+       "sip.watchdog_ms: must be 0 (off) or an integer 100-600000"},
+      {R"({"sip":{"watchdog_ms":2.5}})", "sip.watchdog_ms: must be 0 (off) or an integer 100-600000"},
+      {R"({"sip":{"watchdog_ms":"5000"}})",
+       "sip.watchdog_ms: must be 0 (off) or an integer 100-600000"},
       // unknown keys and wrong section types
       {R"({"sip":{"lisen":"0.0.0.0:5060"}})", "sip.lisen: unknown key"},
       {R"({"foo":1})", "foo: unknown key"},
