@@ -744,14 +744,15 @@ void SipStack::Impl::send_invite(const SipAction& a) {
   const std::string next_hop = next_hop_uri(ruri);
   nua_handle_t* nh = nua_handle(nua, reinterpret_cast<nua_hmagic_t*>(leg.get()),
                                 SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
-                                SIPTAG_CALL_ID_STR(inv.call_id.c_str()),
-                                NUTAG_PROXY(URL_STRING_MAKE(next_hop.c_str())), TAG_END());
+                                SIPTAG_CALL_ID_STR(inv.call_id.c_str()), TAG_END());
   if (!nh) {
     su_free(home, ruri);
     fail(500, "Server Internal Error", "b2bua.target.invalid");
     return;
   }
   leg->nh = nh;
+  // A handle parameter (NUA ignores NUTAG_PROXY among nua_handle's tags); queued before the INVITE.
+  nua_set_hparams(nh, NUTAG_PROXY(URL_STRING_MAKE(next_hop.c_str())), TAG_END());
   our_call_ids.insert(inv.call_id);
   std::string mf = std::to_string(inv.max_forwards);
   const bool with_sdp = !inv.sdp.empty();

@@ -275,6 +275,54 @@ class HostileSipTest(harness.B2buaTestCase):
         self.assertIn("cancel", got, "the callee got no CANCEL")
         srv.wait_stats(lambda s: s.get("active_calls") == 0, 5)
 
+    def test_callee_2xx_with_a_contact_no_request_can_go_to(self):
+        """A callee answers 200 with `Contact: *`: NUA's ACK and b2buad's BYE go to the route
+        target's address (NUTAG_PROXY) instead of failing to be created; the caller gets 502
+        b2bua.target.bad_contact. Before: NUA could not create the ACK or BYE."""
+        srv = self.start_b2bua()
+        callee = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        callee.bind((harness.HOST, 0))
+        callee.settimeout(0.1)
+        self.addCleanup(callee.close)
+        got = []
+        stop = threading.Event()
+
+        def answer():
+            deadline = time.monotonic() + 15
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    data, src = callee.recvfrom(65535)
+                except socket.timeout:
+                    continue
+                text = data.decode(errors="replace")
+                got.append(text)
+                keep = [l for l in text.split(CRLF) if re.match(r"(Via|From|Call-ID|CSeq):", l)]
+                to = header(text, "To")
+                if text.startswith("INVITE "):
+                    to += ";tag=badcontact"
+                    lines = ["SIP/2.0 200 OK", "To: " + to] + keep + [
+                        "Contact: *", "Content-Type: application/sdp",
+                        "Content-Length: %d" % len(SDP), "", SDP]
+                elif text.startswith("BYE ") or text.startswith("CANCEL "):
+                    lines = ["SIP/2.0 200 OK", "To: " + to] + keep + ["Content-Length: 0", "", ""]
+                else:
+                    continue
+                callee.sendto(CRLF.join(lines).encode(), src)
+
+        t = threading.Thread(target=answer)
+        t.start()
+        self.addCleanup(lambda: (stop.set(), t.join(5)))
+        p = self.peer(srv)
+        resp = p.call("sip:bob@127.0.0.1:%d" % callee.getsockname()[1])
+        self.assertIsNotNone(resp, "no final response")
+        self.assertEqual(status_of(resp), 502, resp)
+        self.assertIn("b2bua.target.bad_contact", header(resp, "Warning") or "")
+        self.assertTrue(harness.wait_until(
+            lambda: any(m.startswith("BYE ") for m in got), 5.0), "the callee got no BYE: %r" % got)
+        self.assertTrue(any(m.startswith("ACK ") for m in got), "the callee's 200 was not ACKed")
+        self.assertTrue(srv.running(), srv.logs())
+        self.assertTrue(self.options_ok(srv))
+
     def test_unknown_method_gets_501_with_allow(self):
         """RFC 3261 8.2.1 / 21.5.2, out of a dialog and in one."""
         srv = self.start_b2bua()
