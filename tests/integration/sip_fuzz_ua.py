@@ -73,6 +73,12 @@ def frame_tcp(buf):
         del buf[:end + 4 + length]
 
 
+def _request_uri(msg, fallback):
+    """The Request-URI of a request we sent (its start line may be damaged on purpose)."""
+    parts = msg.first.split(" ")
+    return parts[1] if len(parts) > 1 and parts[1] else fallback
+
+
 class Endpoints:
     """Sockets, dialogs and the answering logic of both sides. `b2b` is (host, port) of b2buad."""
 
@@ -291,7 +297,7 @@ class Endpoints:
         d = self.dialogs[side].get(call_id)
         if d is None and side == "caller" and call_id in self.pending:
             inv, tr, c = self.pending.pop(call_id)
-            target = uri_of(msg.get("Contact")) or uri_of(inv.first.split(" ")[1])
+            target = uri_of(msg.get("Contact")) or _request_uri(inv, "")
             if not target.startswith("sip:"):
                 target = "sip:%s:%d" % self.b2b
             d = Dialog("caller", call_id, inv.get("From"), msg.get("To"), target, tr, c)
@@ -305,7 +311,8 @@ class Endpoints:
 
     def _ruri_of(self, call_id, msg):
         p = self.pending.get(call_id)
-        return p[0].first.split(" ")[1] if p else uri_of(msg.get("To")) or "sip:%s:%d" % self.b2b
+        fallback = uri_of(msg.get("To")) or "sip:%s:%d" % self.b2b
+        return _request_uri(p[0], fallback) if p else fallback
 
     # -- requests b2buad sends to the caller ----------------------------------------------------
     def caller_request(self, req, reply, transport, conn):
