@@ -3,7 +3,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   libcaf-dev libsofia-sip-ua-dev libboost-dev libboost-system-dev nlohmann-json3-dev
   libspdlog-dev libcli11-dev libjemalloc-dev libcctz-dev tzdata doctest-dev
   libsqlite3-dev libssl-dev
