@@ -29,7 +29,7 @@ for t in "${targets[@]}"; do
       </dev/null >"$log" 2>&1
   rc=$?
   [ $rc -eq 0 ] || status=1
-  done_line="$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1)"
+  done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)"
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
   printf '%s rc=%s executions=%s exec/s=%s wall=%ss corpus_files=%s | %s\n' "$t" "$rc" "${execs:-?}" \
