@@ -27,8 +27,9 @@ T1_MS = 50
 TIMERS = {"sip_t1_ms": T1_MS, "no_answer_ms": 3000, "failover_timeout_ms": 1000,
           "session_expires_s": 6, "min_se_s": 2, "drain_ms": 2000}
 # Tolerances for "back near the baseline" (see README, Testing): descriptors exact but for two
-# (a REST connection being closed, a sofia tport being reaped); memory 8 MiB plus 10 % for
-# jemalloc's dirty pages and sofia's pools and hash tables, which keep the size of their peak.
+# (a REST connection being closed, a sofia tport being reaped); memory (RSS and anonymous) 8 MiB
+# plus 10 % for jemalloc's dirty pages and sofia's pools and hash tables, which keep the size of
+# their peak. The baseline is taken after a warm-up of 2,000 messages and a drain.
 FD_SLACK = 2
 TCP_IDLE_MS = 3000
 UDP_MAX = 65000
@@ -37,14 +38,14 @@ MEM_SLACK_RATIO = 0.10
 
 
 def proc_figures(pid):
-    """{'fds', 'rss', 'pss'} of a process (bytes), from /proc; {} when it is gone."""
+    """{'fds', 'rss', 'pss', 'anonymous'} of a process (bytes), from /proc; {} when it is gone."""
     try:
         fds = len(os.listdir("/proc/%d/fd" % pid))
         out = {"fds": fds}
         with open("/proc/%d/smaps_rollup" % pid) as f:
             for line in f:
                 key, _, rest = line.partition(":")
-                if key in ("Rss", "Pss"):
+                if key in ("Rss", "Pss", "Anonymous"):
                     out[key.lower()] = int(rest.split()[0]) * 1024
         return out
     except (OSError, ValueError, IndexError):
@@ -102,6 +103,20 @@ def epoll_watch(pid, sip_port):
         return {}
 
 
+def udp_drops(port):
+    """The kernel's drop counter of the UDP socket bound to 127.0.0.1:port (None if unknown)."""
+    want = "0100007F:%04X" % port
+    try:
+        with open("/proc/net/udp") as f:
+            for line in f:
+                cols = line.split()
+                if len(cols) > 12 and cols[1] == want:
+                    return int(cols[12])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def thread_cpu(pid):
     """{thread name: utime+stime ticks} of a process."""
     out = {}
@@ -119,7 +134,7 @@ def thread_cpu(pid):
 
 class Fuzzer:
     def __init__(self, binary, seed=1, messages=20000, batch=500, tcp_share=0.25, rate=800.0,
-                 warmup=400, workdir=None, keep_going=False, max_seconds=3600.0,
+                 warmup=2000, workdir=None, keep_going=False, max_seconds=3600.0,
                  log_level="warn", idle_every=0, out=sys.stderr):
         self.binary, self.seed, self.messages, self.batch = binary, seed, messages, batch
         self.rate, self.warmup, self.keep_going = rate, warmup, keep_going
@@ -214,14 +229,27 @@ class Fuzzer:
         status, took = self.ep.options_probe(self.n)
         self.probe_max = max(self.probe_max, took)
         if status is None:
-            return self.finding("hang", where, "no answer to OPTIONS within 2 s; thread CPU "
+            late = self.reprobe(10.0)
+            return self.finding("hang", where, "no answer to OPTIONS within 2 s, sent 4 times "
+                                "(%s; kernel drops on the SIP socket: %s); thread CPU "
                                 "ticks over 1 s: %s; epoll sets: %s; stacks: %s" % (
-                                    self.spinning(), epoll_watch(self.srv.pid, self.srv.sip_port),
+                                    late, udp_drops(self.srv.sip_port), self.spinning(), epoll_watch(self.srv.pid, self.srv.sip_port),
                                     self.stacks()))
         if status != 200:
             return self.finding("options", where, "OPTIONS answered %s" % status)
         self.checks["options_ok"] += 1
         return None
+
+    def reprobe(self, limit):
+        """After a probe went unanswered: does b2buad answer a new one within `limit` seconds?"""
+        start = time.monotonic()
+        k = 0
+        while time.monotonic() - start < limit:
+            k += 1
+            status, _ = self.ep.options_probe(self.n * 100 + k, timeout=1.0)
+            if status is not None:
+                return "answered %s again after %.1f s" % (status, time.monotonic() - start)
+        return "still no answer after %.0f s more" % limit
 
     def spinning(self):
         pid = self.srv.pid
@@ -334,7 +362,9 @@ class Fuzzer:
         bad = []
         if now["fds"] > base["fds"] + FD_SLACK:
             bad.append("fds %d -> %d (slack %d)" % (base["fds"], now["fds"], FD_SLACK))
-        for key in ("rss", "pss"):
+        # PSS is reported, not checked: it shares library pages with every other process mapping
+        # them, so it moves when other b2buads (parallel tests) start or stop.
+        for key in ("rss", "anonymous"):
             limit = base[key] * (1 + MEM_SLACK_RATIO) + MEM_SLACK_BYTES
             if now.get(key, 0) > limit:
                 bad.append("%s %.1f MiB -> %.1f MiB (limit %.1f MiB)" % (
@@ -393,6 +423,8 @@ class Fuzzer:
         if not ok:
             self.finding("stuck_calls", where, detail)
         self.final, bad = self.settle(self.baseline)
+        self.say("%s, after the drain: %s (baseline %s)" % (where, _fig(self.final),
+                                                            _fig(self.baseline)))
         if bad:
             self.finding("leak", where, "; ".join(bad) + "; b2buad's TCP sockets by state: %s"
                          % tcp_states(self.srv.pid))
@@ -457,8 +489,8 @@ def _calls(calls):
 def _fig(f):
     if not f:
         return "(gone)"
-    return "fds=%d rss=%.1fMiB pss=%.1fMiB" % (f["fds"], f.get("rss", 0) / 2**20,
-                                               f.get("pss", 0) / 2**20)
+    return "fds=%d rss=%.1fMiB anon=%.1fMiB pss=%.1fMiB" % (
+        f["fds"], f.get("rss", 0) / 2**20, f.get("anonymous", 0) / 2**20, f.get("pss", 0) / 2**20)
 
 
 def replay(binary, path, workdir):
@@ -495,7 +527,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=500)
     p.add_argument("--tcp-share", type=float, default=0.25)
     p.add_argument("--rate", type=float, default=800.0, help="messages per second (a cap)")
-    p.add_argument("--warmup", type=int, default=400)
+    p.add_argument("--warmup", type=int, default=2000)
     p.add_argument("--max-seconds", type=float, default=3600.0)
     p.add_argument("--keep-going", action="store_true", help="restart b2buad after a finding")
     p.add_argument("--log-level", default="warn")

@@ -492,12 +492,18 @@ class Endpoints:
         msg = request("OPTIONS", "sip:%s:%d" % self.b2b, "SIP/2.0/UDP %s:%d;branch=z9hG4bKp%d;rport"
                       % (HOST, port, n), "<sip:probe@%s:%d>;tag=p%d" % (HOST, port, n),
                       "<sip:%s:%d>" % self.b2b, call_id, 1)
+        data = finish(msg).serialize()
         start = time.monotonic()
-        self.send("probe", "udp", finish(msg).serialize())
+        sent_at = start
+        self.send("probe", "udp", data)
         while time.monotonic() - start < timeout:
             self.pump(0.02)
             if call_id in self.probe_answers:
                 return self.probe_answers.pop(call_id), time.monotonic() - start
+            if time.monotonic() - sent_at >= 0.5:  # RFC 3261 timer E: UDP may lose one datagram
+                sent_at = time.monotonic()
+                self.stats["probe.retransmitted"] += 1
+                self.send("probe", "udp", data)
         return None, time.monotonic() - start
 
     def shutdown(self):

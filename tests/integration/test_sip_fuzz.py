@@ -72,7 +72,7 @@ class SipFuzzTest(unittest.TestCase):
             self.fail("b2buad binary not found or not executable: %s (set B2BUAD)" % binary)
         messages = int(os.environ.get("B2BUA_FUZZ_MESSAGES", "20000"))
         fz = Fuzzer(binary, seed=int(os.environ.get("B2BUA_FUZZ_SEED", "17")), messages=messages,
-                    batch=500, rate=800.0, warmup=400, max_seconds=120.0)
+                    batch=500, rate=800.0, warmup=2000, max_seconds=120.0)
         rep = fz.run()
         diag = json.dumps(rep, indent=1, sort_keys=True)
         for f in fz.findings:
