@@ -124,3 +124,101 @@ class BadInputTest(harness.B2buaTestCase):
             status, _ = harness.http_get(srv.api_port, "/health", timeout=2)
             self.assertEqual(status, 200, "API down after %r" % p[:40])
         self.assertTrue(srv.running())
+
+
+# ---------------------------------------------------------------------------------------------
+# SDP b2buad cannot anchor (issue 17): a final response each, nothing left behind.
+
+def offer_sdp(session_c, media_c=None):
+    """An IPv4 offer with its session c= replaced and, if given, a media-level c= added."""
+    lines = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", session_c, "t=0 0",
+             "m=audio 4000 RTP/AVP 0"]
+    if media_c:
+        lines.append(media_c)
+    lines.append("a=rtpmap:0 PCMU/8000")
+    return CRLF.join(lines) + CRLF
+
+
+BAD_OFFERS = [
+    ("host name", offer_sdp("c=IN IP4 example.com"), 488, "b2bua.sdp.unsupported_address"),
+    ("IPv6 c= in an IPv4 offer", offer_sdp("c=IN IP4 127.0.0.1", "c=IN IP6 ::1"), 488,
+     "b2bua.sdp.address_family"),
+    ("garbage address", offer_sdp("c=IN IP4 300.1.2.3"), 488, "b2bua.sdp.unparseable"),
+    ("IPv6 literal called IP4", offer_sdp("c=IN IP4 ::1"), 488, "b2bua.sdp.unparseable"),
+]
+
+
+def header(text, name):
+    for line in text.split(CRLF):
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+class BadSdpRelayTest(harness.B2buaTestCase):
+    """Relay mode, limits.max_calls 3: INVITEs whose SDP cannot be anchored each get a final
+    response with a Warning id (a stranded one would hold a call slot, and the fourth would get
+    503 b2bua.limits.max_calls), and a normal call still goes through afterwards."""
+
+    def final_response(self, sock, call_id, timeout=5.0):
+        """The first final response for `call_id` (bounded wait), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data, _ = sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            text = data.decode(errors="replace")
+            if not text.startswith("SIP/2.0 ") or header(text, "Call-ID") != call_id:
+                continue
+            if int(text.split(" ", 2)[1]) >= 200:
+                return text
+        return None
+
+    def ack(self, sock, srv, invite, response):
+        """ACK to a non-2xx final response: same branch, the response's To tag (RFC 3261 17.1.1.3)."""
+        text = invite.decode()
+        lines = ["ACK %s SIP/2.0" % text.split(" ")[1]]
+        for name in ("Via", "From", "Call-ID", "Max-Forwards"):
+            lines.append("%s: %s" % (name, header(text, name)))
+        lines += ["To: %s" % header(response, "To"), "CSeq: 1 ACK", "Content-Length: 0"]
+        sock.sendto((CRLF.join(lines) + CRLF + CRLF).encode(), (harness.HOST, srv.sip_port))
+
+    def test_unanchorable_offers_are_answered_and_leave_nothing_behind(self):
+        first, last = harness.even_port_range(4)
+        srv = harness.start_b2bua_with(
+            self, {"media": {"mode": "relay", "listen_ip": harness.HOST,
+                             "ports": "%d-%d" % (first, last)}},
+            limits={"max_calls": 3})
+        ports_before = srv.stats()["media"]["ports_available"]
+        uas = self.uas(srv, "uas_answer")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((harness.HOST, 0))
+        sock.settimeout(0.2)
+        self.addCleanup(sock.close)
+        port = sock.getsockname()[1]
+        for round_ in range(3):  # 12 INVITEs: four times max_calls
+            for name, sdp, status, warning in BAD_OFFERS:
+                with self.subTest(name=name, round=round_):
+                    msg = request("INVITE", ruri="sip:bob@%s" % uas.address, port=port, body=sdp,
+                                  extra=("Content-Type: application/sdp",))
+                    call_id = header(msg.decode(), "Call-ID")
+                    sock.sendto(msg, (harness.HOST, srv.sip_port))
+                    resp = self.final_response(sock, call_id)
+                    self.assertIsNotNone(resp, "no final response to an offer with " + name)
+                    self.ack(sock, srv, msg, resp)
+                    self.assertTrue(resp.startswith("SIP/2.0 %d " % status), resp[:200])
+                    self.assertIn('"%s"' % warning, header(resp, "Warning") or "", resp[:600])
+        after = srv.wait_stats(lambda s: s.get("active_calls") == 0 and
+                               s["media"]["ports_available"] == ports_before, timeout=10)
+        self.assertEqual(after.get("active_calls"), 0, after)
+        self.assertEqual(after["media"]["ports_available"], ports_before, after)
+        uac = self.uac(srv, "uac_basic", callee=uas, hold_ms=200).run()
+        self.assertSipp(uac, successful=1)
+        self.assertSipp(uas, successful=1)
+        end = srv.wait_stats(lambda s: s.get("active_calls") == 0 and
+                             s["media"]["ports_available"] == ports_before
+                             and s["media"]["relays_active"] == 0, timeout=10)
+        self.assertEqual(end.get("active_calls"), 0, end)
+        self.assertEqual(end["media"]["ports_available"], ports_before, end)
+        self.assertEqual(end["media"]["relays_active"], 0, end)
