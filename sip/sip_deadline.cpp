@@ -40,13 +40,27 @@ void SipStack::Impl::sweep_deadlines() {
   if (!nua || shut_down) {
     return;
   }
-  const std::int64_t limit = steady_ms() - owner->cfg_.setup_deadline_ms;
+  const std::int64_t now = steady_ms();
+  const std::int64_t limit = now - owner->cfg_.setup_deadline_ms;
+  // RFC 3261 9.1: a callee that has not answered its INVITE 64*T1 after our CANCEL is taken as
+  // cancelled (a 200 to the CANCEL and no 487 would otherwise keep the leg, and its call, forever).
+  const std::int64_t cancel_limit = now - 64 * std::int64_t{owner->cfg_.t1_ms};
   std::vector<LegRec*> late;
+  std::vector<LegRec*> cancelled;
   for (auto& [id, rec] : legs) {
     const bool pending = rec->is_a ? !rec->final_sent : !rec->final_received;
-    if (pending && !rec->probe_to && rec->created_ms < limit) {
+    if (!pending || rec->probe_to) {
+      continue;
+    }
+    if (!rec->is_a && rec->cancelled_ms && rec->cancelled_ms < cancel_limit) {
+      cancelled.push_back(rec.get());
+    } else if (rec->created_ms < limit) {
       late.push_back(rec.get());
     }
+  }
+  for (LegRec* rec : cancelled) {
+    spdlog::info("sip: leg={} no final response 64*T1 after CANCEL: taken as cancelled", rec->id);
+    release_handle(rec);  // `terminated`: the bridge ends the call
   }
   for (LegRec* rec : late) {
     spdlog::warn("sip: leg={} {} no final response after {} ms (timers.setup_deadline_ms)",

@@ -584,6 +584,7 @@ void SipStack::Impl::execute(const SipAction& a) {
       return;
     case SipActionKind::cancel:
       if (!rec->is_a && !rec->final_received) {
+        rec->cancelled_ms = rec->cancelled_ms ? rec->cancelled_ms : steady_ms();
         nua_cancel(rec->nh, TAG_IF(!reason_hdr.empty(), SIPTAG_REASON_STR(reason_hdr.c_str())),
                    TAG_END());
       }
@@ -604,6 +605,7 @@ void SipStack::Impl::execute(const SipAction& a) {
         rec->bye_sent = true;
         nua_bye(rec->nh, TAG_END());
       } else if (!rec->final_received) {
+        rec->cancelled_ms = rec->cancelled_ms ? rec->cancelled_ms : steady_ms();
         nua_cancel(rec->nh, TAG_END());
       }
       return;

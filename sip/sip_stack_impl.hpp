@@ -71,6 +71,7 @@ struct LegRec {
   LegId id = 0;
   nua_handle_t* nh = nullptr;
   std::int64_t created_ms = 0;  // steady clock: the setup deadline counts from here
+  std::int64_t cancelled_ms = 0;  // B: when we sent CANCEL (0: not sent); see sweep_deadlines
   bool is_a = false;
   bool final_sent = false;      // A: a final response went out (or NUA sent 487 on CANCEL)
   bool answered = false;        // A: 2xx sent; B: 2xx received

@@ -218,12 +218,10 @@ class HostileSipTest(harness.B2buaTestCase):
         self.assertLess(time.monotonic() - t0, 8)
         self.check_idle = False
 
-    def test_no_call_outlives_the_setup_deadline(self):
-        """A callee that sends 180, 181, 182... every 0.7 s and never answers restarts the bridge's no-answer
-        timer each time; timers.setup_deadline_ms still ends the call: 500 to the caller, CANCEL
-        to the callee, the slot back."""
-        srv = self.start_b2bua(timers={"no_answer_ms": 1500, "route_timeout_ms": 500,
-                                       "setup_deadline_ms": 3000})
+    def ringer(self, repeat, send_487):
+        """A raw callee on its own UDP socket: rings (180; with `repeat` 180, 181, 182... every
+        0.7 s), answers CANCEL with 200 and, with `send_487`, the INVITE with 487. Returns the
+        socket and a dict that gets "cancel" (and "n", provisional responses sent)."""
         callee = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         callee.bind((harness.HOST, 0))
         callee.settimeout(0.1)
@@ -231,9 +229,15 @@ class HostileSipTest(harness.B2buaTestCase):
         stop = threading.Event()
         got = {}
 
+        def reply(request, status_line, to, src, extra=()):
+            keep = [l for l in request.split(CRLF) if re.match(r"(Via|From|Call-ID|CSeq):", l)]
+            msg = CRLF.join([status_line, "To: " + to] + keep + list(extra) +
+                            ["Content-Length: 0", "", ""])
+            callee.sendto(msg.encode(), src)
+
         def ring():
             invite, src, last = None, None, 0.0
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 20
             while not stop.is_set() and time.monotonic() < deadline:
                 try:
                     data, src_ = callee.recvfrom(65535)
@@ -242,26 +246,45 @@ class HostileSipTest(harness.B2buaTestCase):
                         invite, src = text, src_
                     elif text.startswith("CANCEL "):
                         got["cancel"] = text
-                        keep = [l for l in text.split(CRLF) if re.match(r"(Via|From|To|Call-ID|CSeq):", l)]
-                        callee.sendto((CRLF.join(["SIP/2.0 200 OK"] + keep + ["Content-Length: 0", "", ""])).encode(), src_)
-                        keep = [l for l in invite.split(CRLF) if re.match(r"(Via|From|Call-ID|CSeq):", l)]
-                        to = header(invite, "To") + ";tag=ringer"
-                        callee.sendto((CRLF.join(["SIP/2.0 487 Request Terminated", "To: " + to] + keep + ["Content-Length: 0", "", ""])).encode(), src_)
+                        reply(text, "SIP/2.0 200 OK", header(text, "To"), src_)
+                        if send_487:
+                            reply(invite, "SIP/2.0 487 Request Terminated",
+                                  header(invite, "To") + ";tag=ringer", src_)
                 except socket.timeout:
                     pass
-                if invite and "cancel" not in got and time.monotonic() - last > 0.7:
+                due = not got.get("n") or (repeat and time.monotonic() - last > 0.7)
+                if invite and "cancel" not in got and due:
                     last = time.monotonic()
                     n = got["n"] = got.get("n", 0) + 1  # 180, 181, 182...: each one new
-                    keep = [l for l in invite.split(CRLF) if re.match(r"(Via|From|Call-ID|CSeq):", l)]
-                    to = header(invite, "To") + ";tag=ringer"
-                    resp = CRLF.join(["SIP/2.0 %d Ringing" % (180 + n % 3), "To: " + to] + keep + [
-                        "Contact: <sip:ringer@127.0.0.1:%d>" % callee.getsockname()[1],
-                        "Content-Length: 0", "", ""])
-                    callee.sendto(resp.encode(), src)
+                    reply(invite, "SIP/2.0 %d Ringing" % (180 + n % 3 if n > 1 else 180),
+                          header(invite, "To") + ";tag=ringer", src,
+                          ["Contact: <sip:ringer@127.0.0.1:%d>" % callee.getsockname()[1]])
 
         t = threading.Thread(target=ring)
         t.start()
         self.addCleanup(lambda: (stop.set(), t.join(5)))
+        return callee, got
+
+    def test_a_callee_that_never_answers_our_cancel_is_let_go(self):
+        """RFC 3261 9.1: the callee answers CANCEL 200 but never sends 487; 64*T1 after the
+        CANCEL b2buad takes the INVITE as cancelled, and the call leaves /v1/calls. Before: it
+        stayed there, 'ending', for good."""
+        srv = self.start_b2bua(timers={"no_answer_ms": 1000, "sip_t1_ms": 50})
+        callee, got = self.ringer(repeat=False, send_487=False)
+        p = self.peer(srv)
+        resp = p.call("sip:bob@127.0.0.1:%d" % callee.getsockname()[1])
+        self.assertEqual(status_of(resp), 480, resp)
+        self.assertIn("cancel", got)
+        gone = harness.wait_until(lambda: srv.get("/v1/calls")[1].get("calls") == [], 8.0, 0.2)
+        self.assertTrue(gone, "call still listed: %r" % (srv.get("/v1/calls")[1],))
+
+    def test_no_call_outlives_the_setup_deadline(self):
+        """A callee that sends 180, 181, 182... every 0.7 s and never answers restarts the bridge's no-answer
+        timer each time; timers.setup_deadline_ms still ends the call: 500 to the caller, CANCEL
+        to the callee, the slot back."""
+        srv = self.start_b2bua(timers={"no_answer_ms": 1500, "route_timeout_ms": 500,
+                                       "setup_deadline_ms": 3000})
+        callee, got = self.ringer(repeat=True, send_487=True)
         p = self.peer(srv)
         t0 = time.monotonic()
         resp = p.call("sip:bob@127.0.0.1:%d" % callee.getsockname()[1])
