@@ -163,7 +163,8 @@ TEST_CASE("a blocked loop is declared stalled once, after stall_ms, with the blo
 TEST_CASE("a busy but turning loop never trips the watchdog") {
   Loop loop;
   Reports reports;
-  Watchdog wd({150ms, 10ms}, poster(loop), loop.handle(), reports.handler());
+  // 300 ms: far above one 20 ms item, so a loaded machine's scheduling does not count as a stall.
+  Watchdog wd({300ms, 10ms}, poster(loop), loop.handle(), reports.handler());
   wd.start();
   // 40 work items of 20 ms keep the loop busy for 800 ms; each posts the next as it ends, so a
   // heartbeat waits behind one item at most.
@@ -185,11 +186,11 @@ TEST_CASE("a busy but turning loop never trips the watchdog") {
 TEST_CASE("a loop that stops (posts refused, its queue dropped) is not a stall") {
   Loop loop;
   Reports reports;
-  Watchdog wd({100ms, 10ms}, poster(loop), loop.handle(), reports.handler());
+  Watchdog wd({300ms, 10ms}, poster(loop), loop.handle(), reports.handler());
   wd.start();
   std::this_thread::sleep_for(50ms);
   loop.stop();
-  std::this_thread::sleep_for(400ms);
+  std::this_thread::sleep_for(800ms);  // well past the stall time
   wd.stop();
   CHECK(reports.count() == 0);
   CHECK_FALSE(wd.stalled());
