@@ -169,7 +169,7 @@ void on_outcome(Self* self, bool ok, std::uint32_t retry_after_s, const std::str
     changed(self, st.machine->on_success(), why.empty() ? "success" : why);
   } else {
     st.status->failures_total.fetch_add(1, std::memory_order_relaxed);
-    changed(self, st.machine->on_failure(retry_after_s * 1000), why);
+    changed(self, st.machine->on_failure(BreakerMachine::pause_ms(retry_after_s)), why);
   }
 }
 

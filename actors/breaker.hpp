@@ -14,6 +14,8 @@
 //   is logged (warn) with the backend and the reason, and counted in BackendStatus.
 #pragma once
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -84,6 +86,11 @@ public:
   Change on_success();
   /// `retry_after_ms` > 0: the backend asked for a pause; the breaker opens for at least that long.
   Change on_failure(std::uint32_t retry_after_ms = 0);
+  /// A backend's Retry-After in seconds as the pause the breaker honours: at most an hour (one
+  /// damaged or hostile response must not take a backend out of service for days).
+  static std::uint32_t pause_ms(std::uint32_t retry_after_s) {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(retry_after_s, 3600) * 1000);
+  }
   /// The open state's cooldown ended: half-open with fresh trial slots.
   Change on_cooldown_end();
   /// Half-open for a cooldown with every trial taken and no outcome: free the slots again.

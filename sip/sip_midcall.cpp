@@ -147,8 +147,8 @@ void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* ph
   if (!sip && status >= 300 && status != 491) {
     ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
   }
-  if (sip && sip->sip_retry_after && status >= 300) {
-    ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
+  if (status >= 300) {
+    ev.retry_after = detail::retry_after_of(sip);
   }
   refused_credentials(ev);
   const bool ended =

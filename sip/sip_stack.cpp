@@ -494,9 +494,7 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
       ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
     }
     refused_credentials(ev);
-    if (sip && sip->sip_retry_after) {
-      ev.retry_after = static_cast<std::uint32_t>(sip->sip_retry_after->af_delta);
-    }
+    ev.retry_after = detail::retry_after_of(sip);
   }
   emit(std::move(ev));
 }

@@ -3,6 +3,7 @@
 // touches these objects. Not part of the SIP layer's interface: include sip_stack.hpp instead.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -44,6 +45,16 @@ inline std::string sdp_body(const sip_t* sip) {
     return {};
   }
   return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+}
+
+// A peer's Retry-After in seconds, at most an hour (0: none): the value goes on to the caller and
+// to the backend's breaker, and one damaged response must not ask for days.
+inline std::uint32_t retry_after_of(const sip_t* sip) {
+  if (!sip || !sip->sip_retry_after) {
+    return 0;
+  }
+  return static_cast<std::uint32_t>(
+      std::min<unsigned long>(sip->sip_retry_after->af_delta, 3600));
 }
 
 // A challenge b2buad did not answer (no credentials for that backend, or it refused them): relayed

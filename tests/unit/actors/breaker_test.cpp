@@ -68,6 +68,18 @@ TEST_CASE("a 503 with Retry-After opens the breaker at once for at least that lo
   CHECK(m.cooldown_ms() == 30000);
 }
 
+TEST_CASE("a backend's Retry-After is honoured for at most an hour, without overflow") {
+  struct Row {
+    std::uint32_t seconds;
+    std::uint32_t ms;
+  };
+  for (Row r : {Row{0, 0}, Row{1, 1000}, Row{90, 90000}, Row{3600, 3600000}, Row{3601, 3600000},
+                Row{4294967, 3600000}, Row{2147483647, 3600000}, Row{4294967295u, 3600000}}) {
+    CAPTURE(r.seconds);
+    CHECK(BreakerMachine::pause_ms(r.seconds) == r.ms);
+  }
+}
+
 TEST_CASE("an operator's disabled refuses everything until enabled, then starts closed") {
   BreakerMachine m(BreakerConfig{});
   m.set_disabled(true);
