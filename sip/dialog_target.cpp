@@ -125,6 +125,9 @@ UriProblem check_request_uri(const url_t* url) {
   if (!valid_port(url->url_port)) {
     return UriProblem::bad_port;
   }
+  if (url->url_headers && *url->url_headers) {
+    return UriProblem::headers;
+  }
   return UriProblem::none;
 }
 

@@ -13,10 +13,11 @@
 namespace b2bua::sip {
 
 /// What makes a URI unusable as the destination of a request.
-enum class UriProblem { none, missing, not_sip, no_host, bad_host, bad_port };
+enum class UriProblem { none, missing, not_sip, no_host, bad_host, bad_port, headers };
 
 /// Checks a URI that NUA may put in a Request-URI or use as the next hop: sip: or sips:, a host
-/// name or IP literal, a numeric port 1-65535 if any, and the same for a maddr parameter.
+/// name or IP literal, a numeric port 1-65535 if any, the same for a maddr parameter, and no
+/// headers component (sofia would copy them into every request sent there).
 UriProblem check_request_uri(const url_t* url);
 
 /// True for an IPv4 dotted quad or an IPv6 literal (bracketed or not): no DNS lookup needed.

@@ -33,6 +33,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "sip/inbound_auth.hpp"
+#include "sip/invite_rules.hpp"
 #include "sip/sip_stack_impl.hpp"
 
 namespace b2bua::sip {
@@ -360,6 +361,17 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   }
   if (sip->sip_call_id->i_id && our_call_ids.count(sip->sip_call_id->i_id)) {
     reject_early(nh, 482, "Loop Detected", "b2bua.sip.loop", false);
+    return;
+  }
+  if (auto refusal = check_invite(sip)) {
+    auto& c = owner->counters_;
+    c.total_calls.fetch_add(1, std::memory_order_relaxed);
+    c.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    c.final_responses[static_cast<std::size_t>(refusal->status)].fetch_add(
+        1, std::memory_order_relaxed);
+    nua_respond(nh, refusal->status, refusal->phrase,
+                SIPTAG_WARNING_STR(warning(std::string(refusal->warning)).c_str()),
+                TAG_IF(refusal->accept_sdp, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
     return;
   }
   // NUA cannot send to a target that is not a SIP URI (sofia aborts or recurses when it must):
@@ -727,6 +739,7 @@ void SipStack::Impl::send_invite(const SipAction& a) {
     fail(500, "Server Internal Error", "b2bua.target.invalid");
     return;
   }
+  ruri->url_headers = nullptr;  // sofia would make real headers of them (RFC 4475 escruri)
   // Display names arrive as sofia parsed them (a token run or a quoted string): use them as is.
   std::string from = (inv.from_display.empty() ? std::string() : inv.from_display + " ") +
                      "<sip:" + (inv.from_user.empty() ? std::string() : inv.from_user + "@") +

@@ -49,6 +49,8 @@ TEST_CASE("a dialog's target and route set are checked before NUA may use them")
       {"<sip:alice@10.0.0.1;maddr=a$b>", nullptr, false, UriProblem::bad_host,
        "b2bua.sip.bad_contact", false},
       {nullptr, nullptr, false, UriProblem::missing, "b2bua.sip.bad_contact", false},
+      {"<sip:alice@10.0.0.1?Route=%3Csip:10.9.9.9%3E>", nullptr, false, UriProblem::headers,
+       "b2bua.sip.bad_contact", false},
       // Route sets: the first hop is the first entry for a UAS, the last for a UAC.
       {"<sip:alice@pc.example.com>", "<sip:10.0.0.9;lr>", false, UriProblem::none, "", false},
       {"<sip:alice@10.0.0.1>", "<sip:proxy.example.com;lr>, <sip:10.0.0.9;lr>", false,
