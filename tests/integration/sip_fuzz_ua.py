@@ -15,6 +15,9 @@ from sip_fuzz_msgs import (CRLF, Msg, finish, mutate, request, response, sdp, ta
                            damage_sdp, BAD_URIS, HOST_URIS, NUMBERS)
 
 HOST = "127.0.0.1"
+# Retry-After values of the callee's refusals: odd but short. A 503 with a long one (2147483647)
+# opens the backend's breaker for that long, and then no fuzzed call reaches the callee again.
+RETRY_AFTER = ["0", "1", "2", "", "abc", "-1", "1;duration=5", "1.5", " ", "0x1", "1 (busy)"]
 MAX_TCP_BUFFER = 1 << 20
 
 # What the callee does with a new INVITE, and how often (weights).
@@ -375,7 +378,7 @@ class Endpoints:
             body, ctype = sdp(42000, 3), "application/sdp"
         if r < 0.08 and req.method != "BYE":
             msg = response(req, self.rng.choice([491, 481, 500, 488, 415, 408, 403]), "No")
-            msg.headers.append(["Retry-After", self.rng.choice(NUMBERS)])
+            msg.headers.append(["Retry-After", self.rng.choice(RETRY_AFTER)])
             finish(msg)
         elif r < 0.16:
             msg = response(req, 200, "OK", extra=extra, body=body, ctype=ctype)
@@ -465,7 +468,7 @@ class Endpoints:
         if b == "glare_491":
             answer(491, "Request Pending", ctype=None)
         elif b == "busy_503":
-            answer(503, "Service Unavailable", [["Retry-After", rng.choice(NUMBERS)]], ctype=None)
+            answer(503, "Service Unavailable", [["Retry-After", rng.choice(RETRY_AFTER)]], ctype=None)
         else:
             status = rng.choice([302, 404, 480, 486, 488, 500, 600, 603, 699])
             extra = [["Contact", rng.choice(BAD_URIS)]] if status == 302 else []
