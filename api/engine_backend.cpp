@@ -73,6 +73,8 @@ SipTraffic sip_traffic(const sip::SipCounters& c) {
       t.auth[sip::auth_result_names[i]] = n;
     }
   }
+  t.deadline_legs = c.deadline_legs.load();
+  t.leg_records = c.leg_records.load();
   return t;
 }
 

@@ -127,6 +127,12 @@ void sip(Writer& w, const MetricsInput& in) {
     w.sample("b2bua_sip_responses_received_total", static_cast<double>(n),
              label("code", std::to_string(code)));
   }
+  w.single("b2bua_sip_setup_deadline_total", "counter",
+           "Legs ended by timers.setup_deadline_ms without a final response.",
+           static_cast<double>(in.sip.deadline_legs));
+  w.single("b2bua_sip_leg_records", "gauge",
+           "Leg records (NUA handles) the SIP thread holds, sampled once a second.",
+           static_cast<double>(in.sip.leg_records));
   if (!in.sip.auth.empty()) {
     w.head("b2bua_sip_auth_total", "counter",
            "Digest authentication of incoming requests, by outcome (ok, trusted, challenge, "

@@ -18,6 +18,8 @@ struct SipTraffic {
   std::map<std::string, std::uint64_t> requests;  ///< method -> requests received
   std::map<int, std::uint64_t> responses_received;  ///< status -> responses to our requests
   std::map<std::string, std::uint64_t> auth;  ///< digest auth outcome -> requests (auth on only)
+  std::uint64_t deadline_legs = 0;  ///< legs ended by timers.setup_deadline_ms
+  std::uint64_t leg_records = 0;    ///< leg records (NUA handles) the SIP thread holds
 };
 
 struct CdrCounters {

@@ -40,6 +40,7 @@ void SipStack::Impl::sweep_deadlines() {
   if (!nua || shut_down) {
     return;
   }
+  owner->counters_.leg_records.store(legs.size(), std::memory_order_relaxed);
   const std::int64_t now = steady_ms();
   const std::int64_t limit = now - owner->cfg_.setup_deadline_ms;
   // RFC 3261 9.1: a callee that has not answered its INVITE 64*T1 after our CANCEL is taken as

@@ -70,6 +70,8 @@ struct SipCounters {
   std::array<std::atomic<std::uint64_t>, 8> auth{};
   /// Legs that reached timers.setup_deadline_ms without a final response.
   std::atomic<std::uint64_t> deadline_legs{0};
+  /// Leg records the SIP thread holds (each a NUA handle), sampled once a second.
+  std::atomic<std::uint64_t> leg_records{0};
 };
 
 /// Method names of SipCounters::requests, by index.
