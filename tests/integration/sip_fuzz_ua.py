@@ -331,7 +331,7 @@ class Endpoints:
         if method == "BYE":
             self.dialogs["caller"].pop(call_id, None)
         if method in ("INVITE", "UPDATE") and req.body:
-            body, ctype = sdp(40000 + 2 * (sum(call_id.encode()) % 1000), 2), "application/sdp"
+            body, ctype = sdp(40000 + 2 * (sum(call_id.encode("utf-8", "surrogateescape")) % 1000), 2), "application/sdp"
         elif method == "INVITE":
             body, ctype = sdp(40000, 2), "application/sdp"
         reply(finish(response(req, 200, "OK", extra=extra, body=body, ctype=ctype)).serialize())
