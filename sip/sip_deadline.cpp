@@ -59,6 +59,19 @@ void SipStack::Impl::sweep_deadlines() {
       late.push_back(rec.get());
     }
   }
+  // A 2xx held for PRACKs that never came (respond): NUA gives up on them by then; let it go.
+  std::vector<LegRec*> held;
+  for (auto& [id, rec] : legs) {
+    if (rec->held_final && rec->held_since_ms < cancel_limit) {
+      held.push_back(rec.get());
+    }
+  }
+  for (LegRec* rec : held) {
+    SipAction a = std::move(*rec->held_final);
+    rec->held_final.reset();
+    rec->unpracked = 0;
+    respond(rec, a);
+  }
   for (LegRec* rec : cancelled) {
     spdlog::info("sip: leg={} no final response 64*T1 after CANCEL: taken as cancelled", rec->id);
     release_handle(rec);  // `terminated`: the bridge ends the call

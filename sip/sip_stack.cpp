@@ -296,8 +296,14 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       on_state(nh, rec, tags);
       return;
     case nua_i_prack:
-      if (rec && rec->is_a && rec->early_answer_reliable) {
-        rec->early_answer_pracked = true;  // the caller has our early answer (RFC 3262)
+      if (rec && rec->is_a) {
+        rec->early_answer_pracked = rec->early_answer_reliable;  // the caller has our early answer
+        rec->unpracked = rec->unpracked > 0 ? rec->unpracked - 1 : 0;
+        if (rec->unpracked == 0 && rec->held_final) {
+          SipAction held = std::move(*rec->held_final);
+          rec->held_final.reset();
+          respond(rec, held);
+        }
       }
       return;
     case nua_r_options:
@@ -697,6 +703,14 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
   const bool ask_reliable = provisional && a.reliable && rec->caller_100rel;
   const bool reliable = provisional && (rec->caller_requires_100rel || ask_reliable ||
                                         (rec->caller_100rel && a.status == 183));
+  if (a.status >= 200 && a.status < 300 && rec->unpracked > 0) {
+    // RFC 3262 3: no 2xx before the PRACKs of our reliable 18x. NUA would keep it as a saved signal
+    // until then (nua_stack_respond), whose clean-up crashed b2buad under the SIP fuzzer
+    // (su_msg_destroy in nua_server_request_destroy): it waits here instead.
+    rec->held_final = a;
+    rec->held_since_ms = steady_ms();
+    return;
+  }
   std::string sdp = a.sdp;
   if (provisional && !sdp.empty()) {
     rec->unreliable_early_sdp = reliable ? std::string() : sdp;
@@ -716,6 +730,9 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
     phrase = "Unknown";
   }
   count_final(rec, a.status);
+  if (reliable) {
+    ++rec->unpracked;
+  }
   nua_respond(rec->nh, a.status, phrase,
               TAG_IF(ask_reliable && !rec->caller_requires_100rel, SIPTAG_REQUIRE_STR("100rel")),
               TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),

@@ -346,6 +346,33 @@ class HostileSipTest(harness.B2buaTestCase):
         self.assertTrue(srv.running(), srv.logs())
         self.assertTrue(self.options_ok(srv))
 
+    def test_a_2xx_waits_for_the_callers_prack(self):
+        """RFC 3262 3: the callee's 200 comes while our reliable 183 to the caller is not PRACKed
+        yet; b2buad holds the 200 until the PRACK (sofia would keep it as a saved signal, whose
+        clean-up crashed b2buad under the SIP fuzzer)."""
+        srv = self.start_b2bua()
+        uas = self.uas(srv, "uas_100rel", ruser=None)
+        p = self.peer(srv)
+        ruri = "sip:bob@%s" % uas.address
+        _, cseq = p.request("INVITE", ruri, headers=("Supported: 100rel",), body=SDP)
+        early = p.wait(lambda t: t.startswith("SIP/2.0 183"), 5)
+        self.assertIsNotNone(early, "no 183")
+        rseq = header(early, "RSeq")
+        self.assertTrue(rseq, "the 183 is not reliable: %s" % early)
+        early_200 = p.wait(lambda t: t.startswith("SIP/2.0 200") and "INVITE" in header(t, "CSeq"), 1.5)
+        self.assertIsNone(early_200, "a 200 before the PRACK")
+        p.remote_tag = re.search(r"tag=([^;>\s]+)", header(early, "To")).group(1)
+        target = re.search(r"<([^>]+)>", header(early, "Contact")).group(1)
+        _, pcseq = p.request("PRACK", target, headers=("RAck: %s %d INVITE" % (rseq, cseq),))
+        answer = p.wait(lambda t: t.startswith("SIP/2.0 200") and
+                        header(t, "CSeq") == "%d INVITE" % cseq, 5)
+        self.assertIsNotNone(answer, "no 200 after the PRACK")
+        p.request("ACK", target, cseq=cseq)
+        _, bcseq = p.request("BYE", target)
+        self.assertEqual(status_of(p.response(bcseq, "BYE")), 200)
+        uas.wait(timeout=10)
+        self.assertTrue(srv.running())
+
     def test_unknown_method_gets_501_with_allow(self):
         """RFC 3261 8.2.1 / 21.5.2, out of a dialog and in one."""
         srv = self.start_b2bua()
