@@ -59,7 +59,9 @@ void SipStack::Impl::sweep_deadlines() {
       late.push_back(rec.get());
     }
   }
-  // A 2xx held for PRACKs that never came (respond): NUA gives up on them by then; let it go.
+  // A 2xx held for PRACKs that never came (respond): RFC 3262 3 wants the INVITE rejected with a
+  // 5xx after 64*T1. Never handed to NUA while unPRACKed: NUA would keep it as a saved signal, the
+  // path that crashed b2buad under the fuzzer.
   std::vector<LegRec*> held;
   for (auto& [id, rec] : legs) {
     if (rec->held_final && rec->held_since_ms < cancel_limit) {
@@ -67,10 +69,14 @@ void SipStack::Impl::sweep_deadlines() {
     }
   }
   for (LegRec* rec : held) {
-    SipAction a = std::move(*rec->held_final);
     rec->held_final.reset();
-    rec->unpracked = 0;
-    respond(rec, a);
+    spdlog::info("sip: leg={} no PRACK for our reliable 18x within 64*T1: 504", rec->id);
+    SipAction a;
+    a.leg = rec->id;
+    a.status = 504;
+    a.reason = "Server Time-out";
+    a.warning = "b2bua.call.no_prack";
+    respond(rec, a);  // the caller's leg ends; the bridge BYEs the answered callee
   }
   for (LegRec* rec : cancelled) {
     spdlog::info("sip: leg={} no final response 64*T1 after CANCEL: taken as cancelled", rec->id);

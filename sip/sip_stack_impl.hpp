@@ -113,7 +113,7 @@ struct LegRec {
   std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
   int unpracked = 0;                 // reliable 18x sent whose PRACK has not come yet
   std::optional<SipAction> held_final;  // a 2xx waiting for those PRACKs (see respond)
-  std::int64_t held_since_ms = 0;       // ... since then (sent anyway after 64*T1)
+  std::int64_t held_since_ms = 0;       // ... since then (504 instead after 64*T1)
   // The early dialog's first offer/answer (RFC 3262): complete once the answer travelled reliably.
   bool early_answer_reliable = false;  // A: a reliable 18x with SDP went out; B: came in
   bool early_answer_pracked = false;   // A: the caller PRACKed it

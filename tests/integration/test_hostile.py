@@ -373,6 +373,23 @@ class HostileSipTest(harness.B2buaTestCase):
         uas.wait(timeout=10)
         self.assertTrue(srv.running())
 
+    def test_a_caller_that_never_pracks_gets_504(self):
+        """RFC 3262 3: no PRACK for our reliable 183 within 64*T1 (3.2 s at T1 50 ms): the held 200
+        is never sent; the caller gets 504 (NUA's, or b2bua.call.no_prack from the SIP thread's sweep
+        if NUA has not sent one) and the answered callee a BYE."""
+        srv = self.start_b2bua(timers={"sip_t1_ms": 50})
+        uas = self.uas(srv, "uas_100rel", ruser=None)
+        p = self.peer(srv)
+        _, cseq = p.request("INVITE", "sip:bob@%s" % uas.address, headers=("Supported: 100rel",),
+                            body=SDP)
+        self.assertIsNotNone(p.wait(lambda t: t.startswith("SIP/2.0 183"), 5), "no 183")
+        final = p.response(cseq, "INVITE", timeout=8)
+        self.assertIsNotNone(final, "no final response")
+        self.assertEqual(status_of(final), 504, final)  # sofia's own at 64*T1, else ours
+        uas.wait(timeout=10)
+        self.assertSipp(uas, successful=1)
+        self.assertTrue(srv.running())
+
     def test_unknown_method_gets_501_with_allow(self):
         """RFC 3261 8.2.1 / 21.5.2, out of a dialog and in one."""
         srv = self.start_b2bua()
