@@ -135,8 +135,9 @@ def thread_cpu(pid):
 class Fuzzer:
     def __init__(self, binary, seed=1, messages=20000, batch=500, tcp_share=0.25, rate=800.0,
                  warmup=2000, workdir=None, keep_going=False, max_seconds=3600.0,
-                 log_level="warn", idle_every=0, out=sys.stderr):
+                 log_level="warn", idle_every=0, out=sys.stderr, mem_slack_bytes=MEM_SLACK_BYTES):
         self.binary, self.seed, self.messages, self.batch = binary, seed, messages, batch
+        self.mem_slack_bytes = mem_slack_bytes
         self.rate, self.warmup, self.keep_going = rate, warmup, keep_going
         self.max_seconds, self.log_level, self.out = max_seconds, log_level, out
         self.idle_every = idle_every  # 0: drain and measure only at the end
@@ -355,8 +356,7 @@ class Fuzzer:
                 return now, bad
             self.ep.pump(0.5)
 
-    @staticmethod
-    def leaks(base, now):
+    def leaks(self, base, now):
         if not now:
             return ["process gone"]
         bad = []
@@ -365,7 +365,7 @@ class Fuzzer:
         # PSS is reported, not checked: it shares library pages with every other process mapping
         # them, so it moves when other b2buads (parallel tests) start or stop.
         for key in ("rss", "anonymous"):
-            limit = base[key] * (1 + MEM_SLACK_RATIO) + MEM_SLACK_BYTES
+            limit = base[key] * (1 + MEM_SLACK_RATIO) + self.mem_slack_bytes
             if now.get(key, 0) > limit:
                 bad.append("%s %.1f MiB -> %.1f MiB (limit %.1f MiB)" % (
                     key, base[key] / 2**20, now[key] / 2**20, limit / 2**20))
@@ -435,7 +435,7 @@ class Fuzzer:
                 "batches": self.checks["batches"], "options_ok": self.checks["options_ok"],
                 "b2buad_starts": self.checks["segments"], "probe_max_s": round(self.probe_max, 3),
                 "baseline": self.baseline, "final": self.final,
-                "tolerance": {"fds": FD_SLACK, "mem_bytes": MEM_SLACK_BYTES,
+                "tolerance": {"fds": FD_SLACK, "mem_bytes": self.mem_slack_bytes,
                               "mem_ratio": MEM_SLACK_RATIO},
                 "kinds": self.kinds, "endpoints": dict(self.ep.stats),
                 "findings": [{k: v for k, v in f.items() if k != "log_tail"} for f in self.findings],
