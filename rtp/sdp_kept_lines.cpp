@@ -10,7 +10,7 @@ namespace b2bua::rtp::detail {
 
 namespace {
 
-constexpr std::string_view placeholder_prefix = "a=x-b2bua-kept:";
+constexpr std::string_view stand_in_prefix = "a=x-b2bua-kept:";
 
 bool is_alnum_dash(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
@@ -51,8 +51,8 @@ std::optional<KeptLine> keep_attribute(std::string_view record, std::size_t medi
   const std::size_t name_end = std::min(body.find(':'), body.size());
   const std::string_view name = body.substr(0, name_end);
   KeptLine out{std::string(record), media, -1, {}};
-  // RFC 4566 att-field is a token; sofia takes letters, digits and '-' only. Our own placeholder
-  // name from a peer is kept too, so that every placeholder sofia sees is ours.
+  // RFC 4566 att-field is a token; sofia takes letters, digits and '-' only. Our own stand-in
+  // name from a peer is kept too, so that every stand-in sofia sees is ours.
   if (name.empty() || span(name, is_alnum_dash) != name.size() ||
       ::strncasecmp(name.data(), "x-b2bua-kept", name.size()) == 0) {
     return out;
@@ -94,8 +94,8 @@ std::optional<KeptLine> keep_line(std::string_view record, std::size_t media) {
   return std::nullopt;
 }
 
-std::string placeholder(std::size_t index) {
-  return std::string(placeholder_prefix) + std::to_string(index);
+std::string stand_in(std::size_t index) {
+  return std::string(stand_in_prefix) + std::to_string(index);
 }
 
 bool note_kept_rtpmaps(su_home_t* home, sdp_session_t* s, std::vector<KeptLine>& kept) {
@@ -156,8 +156,8 @@ std::string restore_kept(std::string_view body, const std::vector<KeptLine>& kep
     end = end == std::string_view::npos ? body.size() : end;
     const std::string_view line = body.substr(pos, end - pos);
     std::size_t i = kept.size();
-    if (line.substr(0, placeholder_prefix.size()) == placeholder_prefix) {
-      const std::string_view n = line.substr(placeholder_prefix.size());
+    if (line.substr(0, stand_in_prefix.size()) == stand_in_prefix) {
+      const std::string_view n = line.substr(stand_in_prefix.size());
       const auto [stop, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
       if (ec != std::errc{} || stop != n.data() + n.size()) {
         i = kept.size();

@@ -153,7 +153,7 @@ struct Prepared {
   std::size_t media_count = 0;
   std::vector<std::vector<std::string>> bandwidth_names{1};      // [0] session, [i] m= line i
   std::vector<std::optional<std::string>> media_information{1};  // [i] i= of m= line i
-  std::vector<detail::KeptLine> kept;  // lines sofia sees as placeholders (sdp_kept_lines.hpp)
+  std::vector<detail::KeptLine> kept;  // lines sofia sees as stand-ins (sdp_kept_lines.hpp)
 };
 
 // Records are split on runs of CR/LF like sofia does. Blank and whitespace-only lines are dropped
@@ -188,7 +188,7 @@ std::optional<Prepared> prepare(std::string_view sdp, std::string& why) {
     }
     if (!out.text.empty()) {  // the first line is v=0, for sofia to check
       if (auto kept = detail::keep_line(record, out.media_count)) {
-        out.text.append(detail::placeholder(out.kept.size()));
+        out.text.append(detail::stand_in(out.kept.size()));
         out.text.append("\r\n");
         out.kept.push_back(std::move(*kept));
         continue;
@@ -225,7 +225,7 @@ struct Parsed {
   HomePtr home;  // declared first: destroyed last
   ParserPtr parser;
   sdp_session_t* session = nullptr;
-  std::vector<detail::KeptLine> kept;  // printed back in place of their placeholders
+  std::vector<detail::KeptLine> kept;  // printed back in place of their stand-ins
 };
 
 std::size_t count_media(const sdp_session_t* s) {

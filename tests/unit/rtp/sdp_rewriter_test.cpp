@@ -694,7 +694,7 @@ TEST_CASE("liberal SDP (RFC 4475): lines sofia cannot read are anchored and pass
       {"unknown attributes sofia reads are kept in order",
        head + "m=audio 5004 RTP/AVP 0\r\na=foo\r\na=bar:baz qux\r\n",
        out_head + "m=audio 6000 RTP/AVP 0\r\na=foo\r\na=bar:baz qux\r\n", 8000},
-      {"a peer's line that looks like b2buad's placeholder is its own line",
+      {"a peer's line that looks like b2buad's stand-in is its own line",
        head + "m=audio 5004 RTP/AVP 0\r\na=x-b2bua-kept:0\r\n",
        out_head + "m=audio 6000 RTP/AVP 0\r\na=x-b2bua-kept:0\r\n", 8000},
       {"odd m= lines: an unknown media type and transport",
