@@ -10,7 +10,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actor_fixture.hpp"
+#include "tests/unit/actors/actor_fixture.hpp"
 
 using namespace b2bua;
 
