@@ -92,7 +92,7 @@ bool SipStack::Impl::too_many_pending(nua_handle_t* nh, const LegRec* rec) {
 // reliable 18x: before that, the caller's UPDATE gets 500 with Retry-After (we have not answered
 // its INVITE's offer reliably) and the callee's 491 (it has not answered ours). True: refused.
 bool SipStack::Impl::refuse_early_offer(nua_handle_t* nh, LegRec* rec) {
-  if (rec->early_answer_reliable) {
+  if (rec->rel.early_answer_reliable) {
     return false;
   }
   if (rec->is_a) {
@@ -119,12 +119,12 @@ bool SipStack::Impl::early_offer_blocked(LegRec* rec, const SipAction& a) {
   LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
   ev.method = a.method;
   ev.warning = "b2bua.offer.early_pending";
-  if (rec->is_a && (!rec->caller_100rel || !rec->unreliable_early_sdp.empty())) {
+  if (rec->is_a && (!rec->rel.caller.knows_100rel() || !rec->rel.unreliable_early_sdp.empty())) {
     ev.status = 488;
     ev.reason = "Not Acceptable Here";
     ev.warning = "b2bua.offer.early_unreliable";
-  } else if (a.method == "UPDATE" && rec->early_answer_reliable &&
-             (!rec->is_a || rec->early_answer_pracked)) {
+  } else if (a.method == "UPDATE" && rec->rel.early_answer_reliable &&
+             (!rec->is_a || rec->rel.early_answer_pracked)) {
     return false;
   }
   if (ev.status == 500) {

@@ -297,9 +297,7 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       return;
     case nua_i_prack:
       if (rec && rec->is_a) {
-        rec->early_answer_pracked = rec->early_answer_reliable;  // the caller has our early answer
-        rec->unpracked = rec->unpracked > 0 ? rec->unpracked - 1 : 0;
-        if (rec->unpracked == 0 && rec->held_final) {
+        if (on_prack(rec->rel) && rec->held_final) {
           SipAction held = std::move(*rec->held_final);
           rec->held_final.reset();
           respond(rec, held);
@@ -410,8 +408,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   leg->nh = nh;
   leg->created_ms = steady_ms();
   leg->is_a = true;
-  leg->caller_requires_100rel = sip_has_feature(sip->sip_require, "100rel");
-  leg->caller_100rel = leg->caller_requires_100rel || sip_has_feature(sip->sip_supported, "100rel");
+  leg->rel.caller = caller_options(sip);
   nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(leg.get()));
   if (target.needs_lookup) {
     send_to_source(leg.get());  // no DNS on the SIP thread for a caller's host name
@@ -433,6 +430,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   call.ruri_user = str(sip->sip_request->rq_url->url_user);
   call.max_forwards = max_forwards;
   call.sdp = sdp_body(sip);
+  leg->rel.offer_received = !call.sdp.empty();
   call.received_ms = now_ms();
   call.headers = other_headers(sip);
   call.auth_user = std::move(auth_user);
@@ -483,7 +481,7 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
       ev.kind = ev.sdp.empty() ? LegEventKind::ringing : LegEventKind::early_media;
       ev.reliable = sip && sip->sip_rseq;  // NUA PRACKs it by itself
       if (ev.reliable && !ev.sdp.empty()) {
-        rec->early_answer_reliable = true;  // the early dialog may carry UPDATEs (RFC 3311)
+        rec->rel.early_answer_reliable = true;  // the early dialog may carry UPDATEs (RFC 3311)
       }
     }
   } else if (status < 300) {
@@ -696,28 +694,15 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
   if (!rec->is_a || rec->final_sent || a.status < 100 || a.status > 699) {
     return;
   }
-  // RFC 3262: a reliable 18x from the callee goes on reliably when the caller supports 100rel
-  // (NUA adds RSeq and holds the 200 until the PRACK; it sends a 183 reliably to such a caller
-  // anyway). To other callers it is an ordinary 18x, so an answer in it is repeated in the 200.
-  const bool provisional = a.status > 100 && a.status < 200;
-  const bool ask_reliable = provisional && a.reliable && rec->caller_100rel;
-  const bool reliable = provisional && (rec->caller_requires_100rel || ask_reliable ||
-                                        (rec->caller_100rel && a.status == 183));
-  if (a.status >= 200 && a.status < 300 && rec->unpracked > 0) {
-    // RFC 3262 3: no 2xx before the PRACKs of our reliable 18x. NUA would keep it as a saved signal
-    // until then (nua_stack_respond), whose clean-up crashed b2buad under the SIP fuzzer
-    // (su_msg_destroy in nua_server_request_destroy): it waits here instead.
+  // RFC 3262: a callee's reliable 18x goes on reliably to a caller that supports 100rel; a 2xx
+  // waits here for the PRACKs of our reliable 18x (sip/reliable_provisional.hpp).
+  ResponsePlan plan = plan_response(rec->rel, b2bua_nua_reliability, a.status, a.reliable, a.sdp);
+  if (plan.hold) {
     rec->held_final = a;
     rec->held_since_ms = steady_ms();
     return;
   }
-  std::string sdp = a.sdp;
-  if (provisional && !sdp.empty()) {
-    rec->unreliable_early_sdp = reliable ? std::string() : sdp;
-    rec->early_answer_reliable = rec->early_answer_reliable || reliable;
-  } else if (a.status >= 200 && a.status < 300 && sdp.empty()) {
-    sdp = rec->unreliable_early_sdp;  // never lose the early answer the caller cannot rely on
-  }
+  const std::string& sdp = plan.sdp;
   const bool with_sdp = !sdp.empty();
   const bool with_warning = !a.warning.empty() && a.status >= 300;
   std::string warn = with_warning ? warning(a.warning) : std::string();
@@ -730,11 +715,7 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
     phrase = "Unknown";
   }
   count_final(rec, a.status);
-  if (reliable) {
-    ++rec->unpracked;
-  }
-  nua_respond(rec->nh, a.status, phrase,
-              TAG_IF(ask_reliable && !rec->caller_requires_100rel, SIPTAG_REQUIRE_STR("100rel")),
+  nua_respond(rec->nh, a.status, phrase, TAG_IF(plan.add_require_100rel, SIPTAG_REQUIRE_STR("100rel")),
               TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
               TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(sdp.c_str())),
               TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())),
@@ -844,10 +825,16 @@ void SipStack::run(std::promise<std::string>* started) {
   }
   std::string url = "sip:" + host + ":" + std::to_string(cfg_.listen_port);
   im.options_by_app = cfg_.auth && cfg_.auth->applies("OPTIONS");
+  const std::string supported(b2bua_nua_reliability.supported);
   im.nua = nua_create(im.root, nua_callback, reinterpret_cast<nua_magic_t*>(&im),
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                       TAG_IF(im.options_by_app, NUTAG_APPL_METHOD("OPTIONS")),
                       NUTAG_AUTOALERT(0), NUTAG_USER_AGENT(cfg_.user_agent.c_str()),
+                      // What decides a reliable 18x, as respond's model assumes it (sofia's
+                      // defaults, written out: sip/reliable_provisional.hpp).
+                      SIPTAG_SUPPORTED_STR(supported.c_str()),
+                      NUTAG_EARLY_MEDIA(b2bua_nua_reliability.early_media),
+                      NUTAG_ONLY183_100REL(b2bua_nua_reliability.only183_100rel),
                       // Mid-call requests are the bridge's to answer (sip_midcall.cpp).
                       NUTAG_ALLOW("INFO, UPDATE"), NUTAG_APPL_METHOD("INVITE, UPDATE, INFO"),
                       // RFC 4028 per leg, by NUA: Session-Expires, Min-SE (422), refresher

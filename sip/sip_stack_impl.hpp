@@ -28,6 +28,7 @@
 #include "sip/backend_auth.hpp"
 #include "sip/dialog_target.hpp"
 #include "sip/inbound_auth.hpp"
+#include "sip/reliable_provisional.hpp"
 #include "sip/sip_stack.hpp"
 
 namespace b2bua::sip {
@@ -107,16 +108,12 @@ struct LegRec {
   bool reoffer_update = false;    // ... and it is an UPDATE
   bool ack_pending = false;       // our re-INVITE went without SDP: we ACK its 2xx with the answer
   bool answer_in_ack = false;     // we answered an offerless re-INVITE: its ACK brings the answer
-  // 100rel (RFC 3262) towards the caller (A legs).
-  bool caller_100rel = false;     // the caller's INVITE has 100rel in Supported or Require
-  bool caller_requires_100rel = false;
-  std::string unreliable_early_sdp;  // SDP we sent in an unreliable 18x (repeated in the 200)
-  int unpracked = 0;                 // reliable 18x sent whose PRACK has not come yet
-  std::optional<SipAction> held_final;  // a 2xx waiting for those PRACKs (see respond)
+  // 100rel (RFC 3262) towards the caller, planned by sip/reliable_provisional.hpp (A legs); the
+  // early dialog's first offer/answer is complete once its answer travelled reliably
+  // (rel.early_answer_reliable: A, a reliable 18x with SDP went out; B, one came in).
+  ReliableLeg rel;
+  std::optional<SipAction> held_final;  // a 2xx waiting for the PRACKs (see respond)
   std::int64_t held_since_ms = 0;       // ... since then (504 instead after 64*T1)
-  // The early dialog's first offer/answer (RFC 3262): complete once the answer travelled reliably.
-  bool early_answer_reliable = false;  // A: a reliable 18x with SDP went out; B: came in
-  bool early_answer_pracked = false;   // A: the caller PRACKed it
   bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
   bool via_source = false;        // A: requests go to the caller's source address (NUTAG_PROXY)
 };
