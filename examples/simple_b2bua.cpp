@@ -1,5 +1,5 @@
 // A working B2BUA: every call to this host's port 5060 is bridged to 127.0.0.1:5080.
-#include "api/simple_b2bua.hpp"
+#include "api/engine/simple_b2bua.hpp"
 
 int main() {
   b2bua::SimpleB2bua b2b("simple-b2bua", 5060);

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/config.hpp"
+#include "api/config/config.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
 using b2bua::fuzz::broken;

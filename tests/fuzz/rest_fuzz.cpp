@@ -9,10 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/config.hpp"
-#include "api/rest_handlers.hpp"
-#include "api/rest_json.hpp"
-#include "api/rest_route.hpp"
+#include "api/config/config.hpp"
+#include "api/rest/detail/rest_handlers.hpp"
+#include "api/rest/detail/rest_json.hpp"
+#include "api/rest/detail/rest_route.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
 namespace {

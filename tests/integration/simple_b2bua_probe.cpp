@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "api/simple_b2bua.hpp"
+#include "api/engine/simple_b2bua.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {

@@ -1,0 +1,49 @@
+// Metrics: renders every b2bua metric in the Prometheus text format (version 0.0.4) from plain
+// snapshots. Names follow b2bua_<part>_<what>_<unit|total>; the list is in README.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/records/call_stats.hpp"
+#include "api/rest/rest_backend.hpp"
+
+namespace b2bua::api {
+
+/// SIP traffic counted by the SIP thread.
+struct SipTraffic {
+  std::map<std::string, std::uint64_t> requests;  ///< method -> requests received
+  std::map<int, std::uint64_t> responses_received;  ///< status -> responses to our requests
+  std::map<std::string, std::uint64_t> auth;  ///< digest auth outcome -> requests (auth on only)
+  std::uint64_t deadline_legs = 0;  ///< legs ended by timers.setup_deadline_ms
+  std::uint64_t leg_records = 0;    ///< leg records (NUA handles) the SIP thread holds
+};
+
+struct CdrCounters {
+  bool enabled = false;
+  std::uint64_t written = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t queued = 0;
+};
+
+struct MetricsInput {
+  StatsSnapshot stats;
+  CallStatsSnapshot calls;
+  SipTraffic sip;
+  nlohmann::json backends;  ///< {"backends": [...]} as GET /v1/backends; null or empty = none
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t virtual_bytes = 0;
+  CdrCounters cdr;
+};
+
+/// The text exposition. Any thread.
+std::string render_metrics(const MetricsInput& in);
+
+/// Resident and virtual size of this process in bytes (/proc/self/statm); zeros when unreadable.
+std::pair<std::uint64_t, std::uint64_t> process_memory();
+
+}  // namespace b2bua::api
