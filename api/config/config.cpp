@@ -243,9 +243,10 @@ Error read_clean_string(const json& v, const std::string& path, bool allow_empty
   return {};
 }
 
+// The host:port form is validate()'s to check (config_validate.cpp).
 Error read_listen(const json& v, const std::string& path, std::string& out) {
-  if (!v.is_string() || !split_host_port(v.get<std::string>())) {
-    return fail(path, "must be host:port with a port 0-65535");
+  if (!v.is_string()) {
+    return fail(path, listen_rule);
   }
   out = v.get<std::string>();
   return {};
@@ -673,13 +674,7 @@ std::variant<Config, std::string> parse_config(const std::string& text) {
     Config config;
     error = read_config(root, config);
     if (error.empty()) {
-      error = check_group_refs(config.routes, config.groups);
-    }
-    if (error.empty() &&
-        config.setup_deadline_ms <= std::uint64_t{config.no_answer_ms} + config.route_timeout_ms) {
-      error = "timers.setup_deadline_ms: must be larger than timers.no_answer_ms + "
-              "timers.route_timeout_ms (" +
-              std::to_string(std::uint64_t{config.no_answer_ms} + config.route_timeout_ms) + ")";
+      error = validate(config);
     }
     if (error.empty()) {
       return config;

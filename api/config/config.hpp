@@ -88,6 +88,13 @@ const char* default_config_text();
 /// e.g. "limits.max_calls: must be an integer >= 1".
 std::variant<Config, std::string> parse_config(const std::string& text);
 
+/// The rules on a whole Config, however it was made: `sip.listen` and `api.listen` are host:port,
+/// auth has a realm, every route's group exists, `timers.setup_deadline_ms` exceeds no_answer_ms +
+/// route_timeout_ms. parse_config applies them after reading; Engine::start applies them to every
+/// config it is given (SimpleB2bua builds one in code). Returns "" or one line naming the key and
+/// the rule, e.g. "auth.realm: is required when auth is enabled". Any thread.
+std::string validate(const Config& c);
+
 /// Reads and parses a config file. On error, one line as above (or naming the file).
 std::variant<Config, std::string> load_config_file(const std::string& path);
 

@@ -242,11 +242,9 @@ Error read_auth(const json& v, const std::string& path, sip::AuthSettings& a) {
         }
         return fail(p, "unknown key");
       });
-  if (!err.empty() || !a.enabled) {
+  // Without a realm no file line can match: validate() names the missing realm.
+  if (!err.empty() || !a.enabled || a.realm.empty()) {
     return err;
-  }
-  if (a.realm.empty()) {
-    return fail(key_path(path, "realm"), "is required when auth is enabled");
   }
   // Inline users win over the file's (read after them, only filling users not given inline).
   if (!users_file.empty()) {

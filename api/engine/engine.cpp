@@ -107,17 +107,11 @@ Engine::Engine(Config cfg, RoutePolicy policy) : cfg_(std::move(cfg)), policy_(s
 Engine::~Engine() { stop(); }
 
 std::string Engine::start() {
+  if (std::string err = validate(cfg_); !err.empty()) {
+    return err;
+  }
   auto sip_addr = split_host_port(cfg_.sip_listen);
   auto api_addr = split_host_port(cfg_.api_listen);
-  if (!sip_addr) {
-    return "sip.listen: must be host:port";
-  }
-  if (cfg_.api_enabled && !api_addr) {
-    return "api.listen: must be host:port";
-  }
-  if (cfg_.auth.enabled && cfg_.auth.realm.empty()) {
-    return "auth.realm: is required when auth is enabled";
-  }
   parts_ = std::make_unique<Parts>();
   auto& p = *parts_;
   if (std::string err = open_cdr_store(); !err.empty()) {

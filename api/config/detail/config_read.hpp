@@ -20,6 +20,9 @@ using json = nlohmann::json;
 /// An empty string means "no error".
 using Error = std::string;
 
+/// The rule of `sip.listen` and `api.listen` (the reader checks the type, validate() the form).
+inline constexpr const char* listen_rule = "must be host:port with a port 0-65535";
+
 Error fail(const std::string& path, std::string_view rule);
 std::string key_path(const std::string& path, const std::string& key);
 std::string index_path(const std::string& path, std::size_t i);
