@@ -6,8 +6,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include <arpa/inet.h>
-
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -25,6 +23,7 @@
 #include "api/records/cdr_store.hpp"
 #include "api/records/metrics.hpp"
 #include "api/engine/detail/engine_parts.hpp"
+#include "api/engine/detail/engine_settings.hpp"
 #include "api/rest/rest_server.hpp"
 #include "sip/inbound_auth.hpp"
 #include "sip/sip_stack.hpp"
@@ -34,51 +33,6 @@
 namespace b2bua::api {
 
 namespace {
-
-bool numeric_ip(const std::string& s) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
-
-// The address b2buad puts into SDP: media.advertise, else sip.advertise, else the SIP listen
-// host, else 127.0.0.1 (when listening on every interface).
-std::string media_address(const Config& cfg, const std::string& sip_host) {
-  if (!cfg.media.advertise.empty()) {
-    return cfg.media.advertise;
-  }
-  if (!cfg.sip_advertise.empty()) {
-    return cfg.sip_advertise;
-  }
-  if (sip_host != "0.0.0.0" && sip_host != "::" && sip_host != "*") {
-    return sip_host;
-  }
-  return "127.0.0.1";
-}
-
-bool relays_any_call(const Config& cfg) {
-  if (cfg.media.mode == "relay") {
-    return true;
-  }
-  for (const auto& r : cfg.routes) {
-    if (r.media == "relay") {
-      return true;
-    }
-  }
-  return false;
-}
-
-// The outbound credentials of every group target that has some.
-std::vector<sip::BackendCredential> backend_credentials(const std::vector<GroupSpec>& groups) {
-  std::vector<sip::BackendCredential> out;
-  for (const auto& g : groups) {
-    for (const auto& t : g.targets) {
-      if (!t.auth.user.empty()) {
-        out.push_back({t.uri, t.auth.user, t.auth.password, t.auth.realm});
-      }
-    }
-  }
-  return out;
-}
 
 bool same_auth(const sip::AuthSettings& a, const sip::AuthSettings& b) {
   auto users = [](const sip::AuthSettings& s) {
@@ -106,96 +60,88 @@ Engine::Engine(Config cfg, RoutePolicy policy) : cfg_(std::move(cfg)), policy_(s
 
 Engine::~Engine() { stop(); }
 
+// Each part's settings come from engine_settings.cpp (pure); here they are wired in start-up order.
 std::string Engine::start() {
   if (std::string err = validate(cfg_); !err.empty()) {
     return err;
   }
-  auto sip_addr = split_host_port(cfg_.sip_listen);
-  auto api_addr = split_host_port(cfg_.api_listen);
   parts_ = std::make_unique<Parts>();
   auto& p = *parts_;
   if (std::string err = open_cdr_store(); !err.empty()) {
     return err;
   }
+  start_actor_system();
+  p.sip = std::make_shared<sip::SipStack>(sip_settings(cfg_));
+  RouterConfig rc = router_settings(cfg_);
+  if (std::string err = start_media(rc); !err.empty()) {
+    return err;
+  }
+  spawn_actors(std::move(rc));
+  if (std::string err = p.sip->start(p.transport); !err.empty()) {
+    shutdown_actors();
+    return err;
+  }
+  start_watchdog();
+  if (std::string err = start_api(); !err.empty()) {
+    p.watchdog.reset();
+    p.sip->stop();
+    shutdown_actors();
+    return err;
+  }
+  started_ = std::chrono::steady_clock::now();
+  running_ = true;
+  log_started();
+  return {};
+}
+
+void Engine::start_actor_system() {
+  auto& p = *parts_;
   p.caf_cfg = std::make_unique<caf::actor_system_config>();
   // The sofia thread needs a core of its own; the actors get the rest. The sharing policy sleeps
   // on a condition variable when idle, where work stealing polls: measured 3x less CPU per call.
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t workers = cfg_.workers ? cfg_.workers : std::max(1u, cores - 1);
-  p.caf_cfg->set("scheduler.max-threads", workers);
+  p.caf_cfg->set("scheduler.max-threads", caf_workers(cfg_, std::thread::hardware_concurrency()));
   p.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
   p.caf_cfg->set("logger.verbosity", caf::atom("quiet"));
   p.caf_cfg->set("logger.console", caf::atom("none"));
   p.sys = std::make_unique<caf::actor_system>(*p.caf_cfg);
+}
 
-  sip::SipStackConfig sc;
-  sc.listen_host = sip_addr->first;
-  sc.listen_port = sip_addr->second;
-  sc.advertise = cfg_.sip_advertise;
-  sc.user_agent = cfg_.user_agent;
-  sc.max_calls = cfg_.max_calls;
-  sc.retry_after_s = cfg_.retry_after_s;
-  sc.t1_ms = cfg_.sip_t1_ms;
-  if (cfg_.auth.enabled) {
-    sc.auth = std::make_shared<sip::InboundAuth>(cfg_.auth);
+// The relay engine, when some call may be relayed; the bridges get it through `rc`.
+std::string Engine::start_media(RouterConfig& rc) {
+  auto settings = media_settings(cfg_);
+  if (!settings) {
+    return {};
   }
-  sc.backend_credentials = backend_credentials(cfg_.groups);
-  sc.session_expires_s = cfg_.session_expires_s;
-  sc.min_se_s = cfg_.min_se_s;
-  sc.setup_deadline_ms = cfg_.setup_deadline_ms;
-  sc.tcp_idle_ms = cfg_.tcp_idle_ms;
-  p.sip = std::make_shared<sip::SipStack>(sc);
+  if (std::string err = check_media_address(cfg_); !err.empty()) {
+    return err;
+  }
+  auto& p = *parts_;
+  p.media = std::make_shared<rtp::Engine>(*settings);
+  if (std::string err = p.media->start(); !err.empty()) {
+    return err;
+  }
+  rc.bridge.relay_engine = p.media;
+  return {};
+}
 
-  RouterConfig rc;
-  rc.route_timeout_ms = cfg_.route_timeout_ms;
-  rc.retry_after_s = cfg_.retry_after_s;
-  rc.bridge.no_answer_ms = cfg_.no_answer_ms;
-  const std::string port = std::to_string(sip_addr->second);
-  const std::string& host = sip_addr->first;
-  if (host == "0.0.0.0" || host == "::" || host == "*") {
-    for (const char* h : {"127.0.0.1", "localhost", "[::1]"}) {
-      rc.own_addresses.push_back(std::string(h) + ":" + port);
-    }
-  } else {
-    rc.own_addresses.push_back((host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                               ":" + port);
-  }
-  if (!cfg_.sip_advertise.empty()) {
-    rc.own_addresses.push_back(cfg_.sip_advertise + ":" + port);
-  }
-
-  rc.bridge.retry_after_s = cfg_.retry_after_s;
-  rc.bridge.failover_timeout_ms = cfg_.failover_timeout_ms;
-  rc.bridge.media_mode = cfg_.media.mode;
-  rc.bridge.rtp_timeout_s = cfg_.media.timeout_s;
-  rc.bridge.dtmf = cfg_.dtmf;
-  rc.bridge.media_address = media_address(cfg_, host);
-  if (relays_any_call(cfg_)) {
-    if (!numeric_ip(rc.bridge.media_address)) {
-      return "media.advertise: must be a numeric IP address (SDP carries " +
-             rc.bridge.media_address + ")";
-    }
-    rtp::EngineConfig ec;
-    ec.listen_ip = cfg_.media.listen_ip;
-    ec.port_min = cfg_.media.port_min;
-    ec.port_max = cfg_.media.port_max;
-    ec.workers = cfg_.media.workers;
-    ec.cpus = cfg_.media.cpus;
-    ec.rt_priority = static_cast<int>(cfg_.media.rt_priority);
-    ec.latch = cfg_.media.latch == "sdp" ? rtp::LatchMode::sdp : rtp::LatchMode::latch;
-    p.media = std::make_shared<rtp::Engine>(ec);
-    if (std::string err = p.media->start(); !err.empty()) {
-      return err;
-    }
-    rc.bridge.relay_engine = p.media;
-  }
-
+// The backends' breakers, the registry (with the hooks that feed call statistics and records),
+// the transport and the router.
+void Engine::spawn_actors(RouterConfig rc) {
+  auto& p = *parts_;
   std::shared_ptr<SipPort> port_if = p.sip;
   p.backends = std::make_shared<BackendDirectory>(*p.sys, port_if, cfg_.breaker);
   p.backends->set_groups(cfg_.groups);
+  p.registry = p.sys->spawn(call_registry_actor, registry_hooks());
+  p.transport = p.sys->spawn(sip::transport_actor, port_if);
+  p.router = p.sys->spawn(router_actor, policy_, std::move(rc), p.transport, p.registry, port_if,
+                          p.backends);
+  caf::anon_send(p.transport, route_atom::value, p.router);
+}
+
+RegistryHooks Engine::registry_hooks() {
   RegistryHooks hooks;
-  CallStats* call_stats = &p.call_stats;
-  CdrStore* cdr = p.cdr.get();
+  CallStats* call_stats = &parts_->call_stats;
+  CdrStore* cdr = parts_->cdr.get();
   // The CDR journal gets each call at its first snapshot and again at its answer (then it knows
   // the B leg, backend and answer time); a call the router refused comes ended and skips it.
   hooks.started = [call_stats, cdr](const CallInfo& c) {
@@ -217,33 +163,23 @@ std::string Engine::start() {
     }
   };
   hooks.event = on_event_;
-  p.registry = p.sys->spawn(call_registry_actor, std::move(hooks));
-  p.transport = p.sys->spawn(sip::transport_actor, port_if);
-  p.router =
-      p.sys->spawn(router_actor, policy_, rc, p.transport, p.registry, port_if, p.backends);
-  caf::anon_send(p.transport, route_atom::value, p.router);
+  return hooks;
+}
 
-  if (std::string err = p.sip->start(p.transport); !err.empty()) {
-    shutdown_actors();
-    return err;
+std::string Engine::start_api() {
+  auto settings = api_settings(cfg_);
+  if (!settings) {
+    return {};
   }
-  start_watchdog();
-  if (cfg_.api_enabled) {
-    const std::string& api_host = api_addr->first;
-    if (cfg_.api_token.empty() && api_host != "127.0.0.1" && api_host != "::1" &&
-        api_host != "localhost") {
-      spdlog::warn("b2bua.api.no_token: the API listens on {} without api.token", cfg_.api_listen);
-    }
-    p.rest = std::make_unique<RestServer>(make_backend(), cfg_.api_token);
-    if (std::string err = p.rest->start(api_addr->first, api_addr->second); !err.empty()) {
-      p.watchdog.reset();
-      p.sip->stop();
-      shutdown_actors();
-      return err;
-    }
+  if (settings->open_without_token) {
+    spdlog::warn("b2bua.api.no_token: the API listens on {} without api.token", cfg_.api_listen);
   }
-  started_ = std::chrono::steady_clock::now();
-  running_ = true;
+  auto& p = *parts_;
+  p.rest = std::make_unique<RestServer>(make_backend(), settings->token);
+  return p.rest->start(settings->host, settings->port);
+}
+
+void Engine::log_started() const {
   spdlog::info("b2bua: SIP on {}, API on {}, max_calls {}, {} route(s){}", cfg_.sip_listen,
                cfg_.api_enabled ? cfg_.api_listen : std::string("(off)"), cfg_.max_calls,
                cfg_.routes.size(), cfg_.routes.empty() ? " (pass-through)" : "");
@@ -252,7 +188,6 @@ std::string Engine::start() {
                  cfg_.auth.realm, cfg_.auth.users.size(), cfg_.auth.trusted.size(),
                  cfg_.auth.challenge == "proxy" ? "407" : "401");
   }
-  return {};
 }
 
 void Engine::shutdown_actors() {

@@ -24,6 +24,11 @@ class actor;
 class actor_system;
 }  // namespace caf
 
+namespace b2bua {
+struct RegistryHooks;
+struct RouterConfig;
+}  // namespace b2bua
+
 namespace b2bua::api {
 
 class Engine {
@@ -100,10 +105,17 @@ public:
   const Config& config() const { return cfg_; }
 
 private:
+  // start(): each part from its settings (detail/engine_settings.hpp), in start-up order.
+  std::string open_cdr_store();  // engine_backend.cpp
+  void start_actor_system();
+  std::string start_media(RouterConfig& rc);
+  void spawn_actors(RouterConfig rc);
+  RegistryHooks registry_hooks();
+  void start_watchdog();  // engine_watchdog.cpp
+  std::string start_api();
+  void log_started() const;
   RestBackend make_backend();
   void shutdown_actors();
-  std::string open_cdr_store();
-  void start_watchdog();  // engine_watchdog.cpp
   void stalled();
 
   struct Parts;

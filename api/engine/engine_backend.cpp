@@ -11,6 +11,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "api/engine/engine.hpp"
 #include "api/engine/detail/engine_parts.hpp"
+#include "api/engine/detail/engine_settings.hpp"
 #include "api/records/metrics.hpp"
 
 namespace b2bua::api {
@@ -81,14 +82,11 @@ SipTraffic sip_traffic(const sip::SipCounters& c) {
 }  // namespace
 
 std::string Engine::open_cdr_store() {
-  if (cfg_.cdr.path.empty()) {
+  auto settings = cdr_settings(cfg_);
+  if (!settings) {
     return {};
   }
-  CdrStore::Options o;
-  o.path = cfg_.cdr.path;
-  o.flush_ms = cfg_.cdr.flush_ms;
-  o.max_queue = cfg_.cdr.max_queue;
-  auto store = std::make_unique<CdrStore>(o);
+  auto store = std::make_unique<CdrStore>(*settings);
   if (std::string err = store->open(); !err.empty()) {
     return err;
   }

@@ -8,19 +8,19 @@
 #include "actors/protocol/atoms.hpp"
 #include "api/engine/engine.hpp"
 #include "api/engine/detail/engine_parts.hpp"
+#include "api/engine/detail/engine_settings.hpp"
 
 namespace b2bua::api {
 
 void Engine::start_watchdog() {
-  if (cfg_.sip_watchdog_ms == 0) {
+  auto settings = watchdog_settings(cfg_);
+  if (!settings) {
     return;
   }
   auto& p = *parts_;
-  sip::WatchdogConfig wc;
-  wc.stall = std::chrono::milliseconds(cfg_.sip_watchdog_ms);
   std::shared_ptr<sip::SipStack> stack = p.sip;
   p.watchdog = std::make_unique<sip::Watchdog>(
-      wc, [stack](std::function<void()> fn) { return stack->post(std::move(fn)); },
+      *settings, [stack](std::function<void()> fn) { return stack->post(std::move(fn)); },
       p.sip->native_thread(), [this](const sip::StallReport&) { stalled(); });
   p.watchdog->start();
 }
