@@ -16,8 +16,6 @@
 
 namespace b2bua::sip {
 
-using detail::refused_credentials;
-using detail::sdp_body;
 using detail::str;
 
 namespace {
@@ -140,37 +138,13 @@ void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* ph
   if (status >= 300) {
     rec->ack_pending = false;  // NTA ACKs a non-2xx itself
   }
-  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, status > 699 ? 500 : status,
-                           status > 699 ? "Server Internal Error" : str(phrase));
-  ev.method = rec->reoffer_update ? "UPDATE" : "INVITE";
-  ev.sdp = sdp_body(sip);
-  if (!sip && status >= 300 && status != 491) {
-    ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
-  }
-  if (status >= 300) {
-    ev.retry_after = detail::retry_after_of(sip);
-  }
-  refused_credentials(ev);
-  const bool ended =
-      ends_dialog(rec, status, rec->reoffer_update ? sip_method_update : sip_method_invite);
-  if (ended) {
-    ev.warning = "b2bua.dialog.ended";
-  }
-  emit(std::move(ev));
-  if (ended) {
+  DialogResponse out = reoffer_response_event(rec->id, rec->reoffer_update,
+                                              peer_response(status, phrase, sip),
+                                              DialogUse{rec->answered, rec->bye_sent});
+  emit(std::move(out.event));
+  if (out.dialog_ended) {
     on_dialog_ended(rec, status);
   }
-}
-
-// RFC 5057 (sofia's sip_response_terminates_dialog): a final response to our request in an
-// established dialog that ends the dialog or its session usage (404, 408, 410, 480, 481, 482...):
-// nothing more can be sent on this leg. 491 and challenges are handled before this.
-bool SipStack::Impl::ends_dialog(const LegRec* rec, int status, sip_method_t method) const {
-  if (!rec->answered || rec->bye_sent || status < 300 || status > 699 || status == 491) {
-    return false;
-  }
-  int graceful = 0;
-  return sip_response_terminates_dialog(status, method, &graceful) != 0;
 }
 
 // The leg is over: the bridge learns it as a BYE with the response as its cause (it ends the

@@ -38,8 +38,6 @@
 
 namespace b2bua::sip {
 
-using detail::refused_credentials;
-using detail::sdp_body;
 using detail::str;
 
 namespace {
@@ -267,17 +265,12 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
         return;  // NUA sends the INFO again with credentials; it stays first in infos_out
       }
       if (rec && status >= 200 && !rec->infos_out.empty()) {
-        LegEvent ev = make_event(rec->id, LegEventKind::info, status > 699 ? 500 : status,
-                                 str(phrase));
-        refused_credentials(ev);
-        ev.txn = rec->infos_out.front();
+        DialogResponse out = info_response_event(rec->id, peer_response(status, phrase, sip),
+                                                 DialogUse{rec->answered, rec->bye_sent});
+        out.event.txn = rec->infos_out.front();
         rec->infos_out.pop_front();
-        const bool ended = ends_dialog(rec, status, sip_method_info);
-        if (ended) {
-          ev.warning = "b2bua.dialog.ended";
-        }
-        emit(std::move(ev));
-        if (ended) {
+        emit(std::move(out.event));
+        if (out.dialog_ended) {
           on_dialog_ended(rec, status);
         }
       }
@@ -464,27 +457,10 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
   if (rec->is_a || rec->final_received) {
     return;
   }
-  LegEvent ev = make_event(rec->id, LegEventKind::trying, status, str(phrase));
   if (status < 100) {
     return;
   }
-  if (sip && sip->sip_from && sip->sip_to) {
-    ev.local_tag = str(sip->sip_from->a_tag);
-    ev.remote_tag = str(sip->sip_to->a_tag);
-  }
-  if (status < 200) {
-    rec->heard = true;
-    if (status == 100) {
-      ev.kind = LegEventKind::trying;
-    } else {
-      ev.sdp = sdp_body(sip);
-      ev.kind = ev.sdp.empty() ? LegEventKind::ringing : LegEventKind::early_media;
-      ev.reliable = sip && sip->sip_rseq;  // NUA PRACKs it by itself
-      if (ev.reliable && !ev.sdp.empty()) {
-        rec->rel.early_answer_reliable = true;  // the early dialog may carry UPDATEs (RFC 3311)
-      }
-    }
-  } else if (status < 300) {
+  if (status >= 200 && status < 300) {
     const TargetCheck target = check_dialog_target(sip ? sip->sip_contact : nullptr,
                                                    sip ? sip->sip_record_route : nullptr,
                                                    /*uac=*/true, /*contact_required=*/true);
@@ -492,25 +468,18 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
       on_bad_answer_target(rec, target);
       return;
     }
-    rec->final_received = true;
-    rec->answered = true;
-    ev.kind = LegEventKind::answered;
-    ev.sdp = sdp_body(sip);
+  }
+  LegEvent ev = invite_response_event(rec->id, peer_response(status, phrase, sip), rec->heard);
+  if (status < 200) {
+    rec->heard = true;
+    if (ev.reliable && !ev.sdp.empty()) {
+      rec->rel.early_answer_reliable = true;  // the early dialog may carry UPDATEs (RFC 3311)
+    }
   } else {
     rec->final_received = true;
-    ev.kind = LegEventKind::failed;
-    // NTA makes a 408 itself (with a To tag, like a real one) when the target never answered
-    // at all; a 408 before any provisional response is that timeout.
-    const bool local = !sip || (status == 408 && !rec->heard);
-    if (status > 699) {  // NUA's internal 9xx codes
-      ev.status = 500;
-      ev.reason = "Server Internal Error";
+    if (status < 300) {
+      rec->answered = true;
     }
-    if (local) {
-      ev.warning = status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
-    }
-    refused_credentials(ev);
-    ev.retry_after = detail::retry_after_of(sip);
   }
   emit(std::move(ev));
 }

@@ -28,6 +28,7 @@
 #include "sip/backend_auth.hpp"
 #include "sip/dialog_target.hpp"
 #include "sip/inbound_auth.hpp"
+#include "sip/peer_response.hpp"
 #include "sip/reliable_provisional.hpp"
 #include "sip/sip_stack.hpp"
 
@@ -36,38 +37,6 @@ namespace b2bua::sip {
 namespace detail {
 
 inline std::string str(const char* s) { return s ? std::string(s) : std::string(); }
-
-// The SDP body of a message, or "" when it has none.
-inline std::string sdp_body(const sip_t* sip) {
-  if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data || sip->sip_payload->pl_len == 0) {
-    return {};
-  }
-  if (sip->sip_content_type && sip->sip_content_type->c_type &&
-      strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
-    return {};
-  }
-  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-}
-
-// A peer's Retry-After in seconds, at most an hour (0: none): the value goes on to the caller and
-// to the backend's breaker, and one damaged response must not ask for days.
-inline std::uint32_t retry_after_of(const sip_t* sip) {
-  if (!sip || !sip->sip_retry_after) {
-    return 0;
-  }
-  return static_cast<std::uint32_t>(
-      std::min<unsigned long>(sip->sip_retry_after->af_delta, 3600));
-}
-
-// A challenge b2buad did not answer (no credentials for that backend, or it refused them): relayed
-// as it is, it would ask the other party for credentials it cannot have.
-inline void refused_credentials(LegEvent& ev) {
-  if (ev.status == 401 || ev.status == 407) {
-    ev.status = 403;
-    ev.reason = "Forbidden";
-    ev.warning = "b2bua.target.auth_failed";
-  }
-}
 
 }  // namespace detail
 
@@ -235,7 +204,6 @@ struct SipStack::Impl {
   void on_ack(LegRec* rec, const sip_t* sip);
   void on_refresh_failed(LegRec* rec, int status);
   bool too_many_pending(nua_handle_t* nh, const LegRec* rec);
-  bool ends_dialog(const LegRec* rec, int status, sip_method_t method) const;
   void on_dialog_ended(LegRec* rec, int status);
   bool check_target_refresh(nua_handle_t* nh, LegRec* rec, const sip_t* sip, bool refuse);
   void send_to_source(LegRec* rec);
