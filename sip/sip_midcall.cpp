@@ -37,21 +37,17 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
   }
   const bool has_body = sip && sip->sip_payload && sip->sip_payload->pl_len > 0;
   std::string sdp = sdp_body(sip);
-  if (has_body && sdp.empty()) {
-    nua_respond(nh, 415, "Unsupported Media Type", NUTAG_WITH_THIS(nua),
-                SIPTAG_ACCEPT_STR("application/sdp"),
-                SIPTAG_WARNING_STR(warning("b2bua.offer.unsupported_body").c_str()), TAG_END());
+  const bool update = std::strcmp(method, "UPDATE") == 0;
+  const std::optional<Refusal> early_refusal =
+      early(rec) ? incoming_early_offer(early_dialog(rec->rel, rec->is_a)) : std::nullopt;
+  const OfferIntake intake = rec->dialog.intake_offer(has_body, !sdp.empty(), update, early_refusal);
+  if (intake.step == OfferStep::refuse) {
+    refuse_request(nh, *intake.refusal);
     return;
   }
-  if (sdp.empty() && std::strcmp(method, "UPDATE") == 0) {
+  if (intake.step == OfferStep::answer_200) {
     // An UPDATE without an offer only refreshes the dialog (or its session timer): ours to answer.
     nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
-    return;
-  }
-  if (early(rec) && refuse_early_offer(nh, rec)) {
-    return;
-  }
-  if (too_many_pending(nh, rec)) {
     return;
   }
   msg_t* msg = nua_current_request(nua);
@@ -61,10 +57,7 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
     return;
   }
   const std::uint64_t txn = ++next_txn;
-  LegRec::InDialog req;
-  req.msg = msg_ref_create(msg);
-  req.offerless_invite = sdp.empty();
-  rec->requests.emplace(txn, req);
+  rec->dialog.add(txn, msg_ref_create(msg), /*offerless_invite=*/sdp.empty());
   LegEvent ev = make_event(rec->id, LegEventKind::reoffer);
   ev.method = method;
   ev.txn = txn;
@@ -72,73 +65,29 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
   emit(std::move(ev));
 }
 
-// A peer with max_pending_requests requests still unanswered gets 500 with Retry-After (RFC 3261
-// 21.5.1). True: refused.
-bool SipStack::Impl::too_many_pending(nua_handle_t* nh, const LegRec* rec) {
-  if (rec->requests.size() < max_pending_requests) {
-    return false;
-  }
-  std::string ra = std::to_string(retry_after_s());
-  nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
-              SIPTAG_RETRY_AFTER_STR(ra.c_str()),
-              SIPTAG_WARNING_STR(warning("b2bua.request.too_many_pending").c_str()), TAG_END());
-  return true;
+// A refusal of the peer's request NUA is handing us now (Retry-After 1-10 s when it has one).
+void SipStack::Impl::refuse_request(nua_handle_t* nh, const Refusal& r) {
+  std::string ra = r.retry_after ? std::to_string(retry_after_s()) : std::string();
+  nua_respond(nh, r.status, r.phrase, NUTAG_WITH_THIS(nua),
+              TAG_IF(r.accept_sdp, SIPTAG_ACCEPT_STR("application/sdp")),
+              TAG_IF(r.retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())),
+              SIPTAG_WARNING_STR(warning(std::string(r.warning)).c_str()), TAG_END());
 }
 
-// An offer in an early dialog (NUA answers an early re-INVITE itself: 500 or 491). RFC 3311 5.2
-// lets it in only once the dialog's first offer/answer is complete, i.e. its answer travelled in a
-// reliable 18x: before that, the caller's UPDATE gets 500 with Retry-After (we have not answered
-// its INVITE's offer reliably) and the callee's 491 (it has not answered ours). True: refused.
-bool SipStack::Impl::refuse_early_offer(nua_handle_t* nh, LegRec* rec) {
-  if (rec->rel.early_answer_reliable) {
-    return false;
-  }
-  if (rec->is_a) {
-    std::string ra = std::to_string(retry_after_s());
-    nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
-                SIPTAG_RETRY_AFTER_STR(ra.c_str()),
-                SIPTAG_WARNING_STR(warning("b2bua.offer.early_pending").c_str()), TAG_END());
-  } else {
-    nua_respond(nh, SIP_491_REQUEST_PENDING, NUTAG_WITH_THIS(nua),
-                SIPTAG_WARNING_STR(warning("b2bua.offer.glare").c_str()), TAG_END());
-  }
-  return true;
-}
-
-// Whether the bridge's offer `a` may not go out on this early dialog (RFC 3311 5.1); if so the
-// refusal is reported as its reanswer. The caller must have our early answer reliably and have
-// PRACKed it: one that got it unreliably (no 100rel) never will before the 200 (488
-// b2bua.offer.early_unreliable); one that has not yet gets 500 with Retry-After
-// (b2bua.offer.early_pending), as does a callee whose answer has not come reliably.
-bool SipStack::Impl::early_offer_blocked(LegRec* rec, const SipAction& a) {
-  if (!early(rec)) {
-    return false;
-  }
-  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
-  ev.method = a.method;
-  ev.warning = "b2bua.offer.early_pending";
-  if (rec->is_a && (!rec->rel.caller.knows_100rel() || !rec->rel.unreliable_early_sdp.empty())) {
-    ev.status = 488;
-    ev.reason = "Not Acceptable Here";
-    ev.warning = "b2bua.offer.early_unreliable";
-  } else if (a.method == "UPDATE" && rec->rel.early_answer_reliable &&
-             (!rec->is_a || rec->rel.early_answer_pracked)) {
-    return false;
-  }
-  if (ev.status == 500) {
-    ev.retry_after = retry_after_s();
-  }
+// A refusal of the bridge's offer, reported as its reanswer (Retry-After 1-10 s when it has one).
+void SipStack::Impl::refuse_offer(LegRec* rec, const std::string& method, const Refusal& r) {
+  LegEvent ev = make_event(rec->id, LegEventKind::reanswer, r.status, r.phrase);
+  ev.method = method;
+  ev.warning = r.warning;
+  ev.retry_after = r.retry_after ? retry_after_s() : 0;
   emit(std::move(ev));
-  return true;
 }
 
 void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* phrase,
                                          const sip_t* sip) {
-  rec->reoffer_out = false;
-  if (status >= 300) {
-    rec->ack_pending = false;  // NTA ACKs a non-2xx itself
-  }
-  DialogResponse out = reoffer_response_event(rec->id, rec->reoffer_update,
+  const bool update = rec->dialog.offer_out(/*update=*/true);
+  rec->dialog.offer_answered(status);
+  DialogResponse out = reoffer_response_event(rec->id, update,
                                               peer_response(status, phrase, sip),
                                               DialogUse{rec->answered, rec->bye_sent});
   emit(std::move(out.event));
@@ -168,7 +117,8 @@ void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
     }
     return;
   }
-  if (too_many_pending(nh, rec)) {
+  if (auto full = rec->dialog.intake_info()) {
+    refuse_request(nh, *full);
     return;
   }
   msg_t* msg = nua_current_request(nua);
@@ -176,9 +126,7 @@ void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
     return;
   }
   const std::uint64_t txn = ++next_txn;
-  LegRec::InDialog req;
-  req.msg = msg_ref_create(msg);
-  rec->requests.emplace(txn, req);
+  rec->dialog.add(txn, msg_ref_create(msg), /*offerless_invite=*/false);
   LegEvent ev = make_event(rec->id, LegEventKind::info);
   ev.txn = txn;
   if (sip && sip->sip_content_type && sip->sip_content_type->c_type) {
@@ -191,9 +139,8 @@ void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
 }
 
 void SipStack::Impl::on_ack(LegRec* rec, const sip_t* sip) {
-  if (rec->answer_in_ack) {
+  if (rec->dialog.take_answer_in_ack()) {
     // The ACK to our 200 that carried an offer (re-INVITE without SDP): it brings the answer.
-    rec->answer_in_ack = false;
     LegEvent ev = make_event(rec->id, LegEventKind::reanswer);
     ev.method = "ACK";
     ev.sdp = sdp_body(sip);
@@ -224,8 +171,8 @@ void SipStack::Impl::on_refresh_failed(LegRec* rec, int status) {
 }
 
 void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
-  auto it = rec->requests.find(a.tag);
-  if (it == rec->requests.end() || a.status < 100 || a.status > 699) {
+  msg_t* request = rec->dialog.request(a.tag);
+  if (!request || a.status < 100 || a.status > 699) {
     return;
   }
   const bool with_sdp = !a.sdp.empty();
@@ -237,43 +184,31 @@ void SipStack::Impl::respond_request(LegRec* rec, const SipAction& a) {
   if (!phrase) {
     phrase = "Unknown";
   }
-  nua_respond(rec->nh, a.status, phrase, NUTAG_WITH(it->second.msg),
+  nua_respond(rec->nh, a.status, phrase, NUTAG_WITH(request),
               TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
               TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())),
               TAG_IF(with_warning, SIPTAG_WARNING_STR(warn.c_str())),
               TAG_IF(a.retry_after > 0 && a.status >= 300, SIPTAG_RETRY_AFTER_STR(ra.c_str())),
               TAG_END());
-  if (a.status >= 200) {
-    if (a.status < 300 && it->second.offerless_invite && with_sdp) {
-      rec->answer_in_ack = true;
-    }
-    msg_destroy(it->second.msg);
-    rec->requests.erase(it);
+  if (msg_t* done = rec->dialog.answered(a.tag, a.status, with_sdp)) {
+    msg_destroy(done);  // a final response: the request is closed
   }
 }
 
 void SipStack::Impl::send_reoffer(LegRec* rec, const SipAction& a) {
-  if (rec->reoffer_out) {
-    // One offer at a time per dialog; the bridge never asks for two. Say so rather than hang.
-    LegEvent ev = make_event(rec->id, LegEventKind::reanswer, 500, "Server Internal Error");
-    ev.method = a.method;
-    ev.warning = "b2bua.offer.overlap";
-    emit(std::move(ev));
-    return;
-  }
-  if (early_offer_blocked(rec, a)) {
-    return;
-  }
-  rec->reoffer_out = true;
-  rec->reoffer_update = a.method == "UPDATE";
   const bool with_sdp = !a.sdp.empty();
-  if (rec->reoffer_update) {
+  const std::optional<Refusal> early_refusal =
+      early(rec) ? outgoing_early_offer(early_dialog(rec->rel, rec->is_a), a.method) : std::nullopt;
+  if (auto refusal = rec->dialog.start_offer(a.method, with_sdp, early_refusal)) {
+    refuse_offer(rec, a.method, *refusal);  // the bridge hears it rather than hang
+    return;
+  }
+  if (a.method == "UPDATE") {
     nua_update(rec->nh, TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());
     return;
   }
   // Without an offer the 2xx brings one, and our ACK must carry the answer: no automatic ACK.
-  rec->ack_pending = !with_sdp;
   nua_invite(rec->nh, NUTAG_AUTOACK(with_sdp ? 1 : 0),
              TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
              TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());

@@ -242,7 +242,7 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       if (rec && authenticate(rec, status, sip)) {
         return;  // NUA sends the UPDATE again with credentials
       }
-      if (rec && rec->reoffer_out && rec->reoffer_update && status >= 200) {
+      if (rec && rec->dialog.offer_out(/*update=*/true) && status >= 200) {
         on_reoffer_response(rec, status, phrase, sip);
       } else if (rec && status >= 300) {
         on_refresh_failed(rec, status);  // NUA's own session refresh (NUTAG_UPDATE_REFRESH)
@@ -262,13 +262,12 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
       return;
     case nua_r_info:
       if (rec && authenticate(rec, status, sip)) {
-        return;  // NUA sends the INFO again with credentials; it stays first in infos_out
+        return;  // NUA sends the INFO again with credentials; it stays first among its INFOs
       }
-      if (rec && status >= 200 && !rec->infos_out.empty()) {
+      if (auto tag = rec && status >= 200 ? rec->dialog.info_answered() : std::nullopt) {
         DialogResponse out = info_response_event(rec->id, peer_response(status, phrase, sip),
                                                  DialogUse{rec->answered, rec->bye_sent});
-        out.event.txn = rec->infos_out.front();
-        rec->infos_out.pop_front();
+        out.event.txn = *tag;
         emit(std::move(out.event));
         if (out.dialog_ended) {
           on_dialog_ended(rec, status);
@@ -442,7 +441,7 @@ void SipStack::Impl::on_invite_response(LegRec* rec, int status, const char* phr
   if (authenticate(rec, status, sip)) {
     return;  // NUA sends the INVITE (or re-INVITE) again with credentials
   }
-  if (rec->reoffer_out && !rec->reoffer_update) {
+  if (rec->dialog.offer_out(/*update=*/false)) {
     if (status >= 200) {
       on_reoffer_response(rec, status, phrase, sip);
     }
@@ -614,13 +613,12 @@ void SipStack::Impl::execute(const SipAction& a) {
       respond_request(rec, a);
       return;
     case SipActionKind::info:
-      rec->infos_out.push_back(a.tag);
+      rec->dialog.info_sent(a.tag);
       nua_info(rec->nh, TAG_IF(!a.content_type.empty(), SIPTAG_CONTENT_TYPE_STR(a.content_type.c_str())),
                TAG_IF(!a.body.empty(), SIPTAG_PAYLOAD_STR(a.body.c_str())), TAG_END());
       return;
     case SipActionKind::ack:
-      if (rec->ack_pending) {
-        rec->ack_pending = false;
+      if (rec->dialog.take_ack()) {
         const bool with_sdp = !a.sdp.empty();
         nua_ack(rec->nh, TAG_IF(with_sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(with_sdp, SIPTAG_PAYLOAD_STR(a.sdp.c_str())), TAG_END());

@@ -26,7 +26,9 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "sip/backend_auth.hpp"
+#include "sip/dialog_requests.hpp"
 #include "sip/dialog_target.hpp"
+#include "sip/early_offer.hpp"
 #include "sip/inbound_auth.hpp"
 #include "sip/peer_response.hpp"
 #include "sip/reliable_provisional.hpp"
@@ -45,10 +47,6 @@ std::int64_t steady_ms();
 
 // -- the part that lives in the sofia thread --------------------------------------------------------
 
-/// In-dialog requests (re-INVITE, UPDATE, INFO) of one peer waiting for the far leg's answer; more
-/// are answered 500 with Retry-After at once, so a peer cannot pile up held messages.
-constexpr std::size_t max_pending_requests = 16;
-
 struct LegRec {
   LegId id = 0;
   nua_handle_t* nh = nullptr;
@@ -65,18 +63,7 @@ struct LegRec {
   ChallengeBudget auth;         // B: one answer to a challenge per request (INVITE, mid-call)
   caf::actor probe_to;          // an OPTIONS probe: who gets (probe_atom, tag, status)
   std::uint64_t probe_tag = 0;
-  // Mid-call bookkeeping.
-  struct InDialog {
-    msg_t* msg = nullptr;           // the request (a reference of ours), for NUTAG_WITH
-    bool offerless_invite = false;  // a re-INVITE without SDP: our 200 carries the offer
-  };
-  std::unordered_map<std::uint64_t, InDialog> requests;  // awaiting our response, by txn
-                                                         // (at most max_pending_requests)
-  std::deque<std::uint64_t> infos_out;  // txn tags of the INFOs we sent, oldest first
-  bool reoffer_out = false;       // our re-INVITE/UPDATE awaits its final response
-  bool reoffer_update = false;    // ... and it is an UPDATE
-  bool ack_pending = false;       // our re-INVITE went without SDP: we ACK its 2xx with the answer
-  bool answer_in_ack = false;     // we answered an offerless re-INVITE: its ACK brings the answer
+  DialogRequests dialog;  // mid-call requests both ways (sip/dialog_requests.hpp)
   // 100rel (RFC 3262) towards the caller, planned by sip/reliable_provisional.hpp (A legs); the
   // early dialog's first offer/answer is complete once its answer travelled reliably
   // (rel.early_answer_reliable: A, a reliable 18x with SDP went out; B, one came in).
@@ -177,9 +164,7 @@ struct SipStack::Impl {
     } else if (!rec->call_id.empty()) {
       our_call_ids.erase(rec->call_id);
     }
-    for (auto& [txn, r] : rec->requests) {
-      msg_destroy(r.msg);
-    }
+    rec->dialog.release_all([](msg_t* msg) { msg_destroy(msg); });
     legs.erase(id);
     if (nh) {
       nua_handle_bind(nh, nullptr);
@@ -197,13 +182,12 @@ struct SipStack::Impl {
   bool authenticate(LegRec* rec, int status, const sip_t* sip);
   void on_options(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip_t* sip, const char* method);
-  bool refuse_early_offer(nua_handle_t* nh, LegRec* rec);
-  bool early_offer_blocked(LegRec* rec, const SipAction& a);
+  void refuse_request(nua_handle_t* nh, const Refusal& r);
+  void refuse_offer(LegRec* rec, const std::string& method, const Refusal& r);
   void on_reoffer_response(LegRec* rec, int status, const char* phrase, const sip_t* sip);
   void on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip);
   void on_ack(LegRec* rec, const sip_t* sip);
   void on_refresh_failed(LegRec* rec, int status);
-  bool too_many_pending(nua_handle_t* nh, const LegRec* rec);
   void on_dialog_ended(LegRec* rec, int status);
   bool check_target_refresh(nua_handle_t* nh, LegRec* rec, const sip_t* sip, bool refuse);
   void send_to_source(LegRec* rec);
