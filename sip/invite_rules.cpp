@@ -27,21 +27,21 @@ bool refuses_sdp(const sip_accept_t* accept) {
 
 }  // namespace
 
-std::optional<InviteRefusal> check_invite(const sip_t* sip) {
+std::optional<Refusal> check_invite(const sip_t* sip) {
   if (!sip || !sip->sip_request) {
     return std::nullopt;
   }
   const url_t* ruri = sip->sip_request->rq_url;
   if (ruri && ruri->url_headers && *ruri->url_headers) {
-    return InviteRefusal{400, "Bad Request-URI", "b2bua.sip.bad_request_uri", false};
+    return Refusal{400, "Bad Request-URI", "b2bua.sip.bad_request_uri"};
   }
   const bool has_body = sip->sip_payload && sip->sip_payload->pl_len > 0;
   if (has_body && sip->sip_content_type && sip->sip_content_type->c_type &&
       !is(sip->sip_content_type->c_type, "application/sdp")) {
-    return InviteRefusal{415, "Unsupported Media Type", "b2bua.offer.unsupported_body", true};
+    return Refusal{415, "Unsupported Media Type", "b2bua.offer.unsupported_body", false, true};
   }
   if (refuses_sdp(sip->sip_accept)) {
-    return InviteRefusal{406, "Not Acceptable", "b2bua.sdp.not_acceptable", true};
+    return Refusal{406, "Not Acceptable", "b2bua.sdp.not_acceptable", false, true};
   }
   return std::nullopt;
 }

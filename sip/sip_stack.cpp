@@ -33,7 +33,6 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "sip/inbound_auth.hpp"
-#include "sip/invite_rules.hpp"
 #include "sip/sip_stack_impl.hpp"
 
 namespace b2bua::sip {
@@ -342,41 +341,9 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
     on_in_dialog_offer(nh, rec, sip, "INVITE");  // a re-INVITE: the bridge carries it across
     return;
   }
-  if (!sip || !sip->sip_from || !sip->sip_to || !sip->sip_request || !sip->sip_call_id) {
-    reject_early(nh, 400, "Bad Request", "b2bua.sip.bad_request", false);
-    return;
-  }
-  if (owner->draining_) {
-    reject_early(nh, 503, "Service Unavailable", "b2bua.draining", true);
-    return;
-  }
-  int max_forwards = sip->sip_max_forwards ? static_cast<int>(sip->sip_max_forwards->mf_count) : 70;
-  if (max_forwards <= 0) {
-    reject_early(nh, 483, "Too Many Hops", "b2bua.sip.too_many_hops", false);
-    return;
-  }
-  if (sip->sip_call_id->i_id && our_call_ids.count(sip->sip_call_id->i_id)) {
-    reject_early(nh, 482, "Loop Detected", "b2bua.sip.loop", false);
-    return;
-  }
-  if (auto refusal = check_invite(sip)) {
-    auto& c = owner->counters_;
-    c.total_calls.fetch_add(1, std::memory_order_relaxed);
-    c.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    c.final_responses[static_cast<std::size_t>(refusal->status)].fetch_add(
-        1, std::memory_order_relaxed);
-    nua_respond(nh, refusal->status, refusal->phrase,
-                SIPTAG_WARNING_STR(warning(std::string(refusal->warning)).c_str()),
-                TAG_IF(refusal->accept_sdp, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
-    return;
-  }
-  // NUA cannot send to a target that is not a SIP URI (sofia aborts or recurses when it must):
-  // such an INVITE never becomes a dialog (RFC 3261 8.1.1.8: exactly one SIP or SIPS Contact).
-  const TargetCheck target = check_dialog_target(sip->sip_contact, sip->sip_record_route,
-                                                 /*uac=*/false, /*contact_required=*/true);
-  if (!target.ok()) {
-    reject_early(nh, 400, target.problem == UriProblem::missing ? "Missing Contact" : "Bad Contact",
-                 std::string(target.warning), false);
+  const Admission admission = admit_invite(sip, owner->draining_, our_call_ids);
+  if (admission.refusal) {
+    reject_early(nh, *admission.refusal);
     return;
   }
   auto& c = owner->counters_;
@@ -390,8 +357,9 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
     }
     auth_user = std::move(out.user);
   }
-  if (c.active_calls.load(std::memory_order_relaxed) >= owner->cfg_.max_calls) {
-    reject_early(nh, 503, "Service Unavailable", "b2bua.limits.max_calls", true);
+  if (auto full = admit_capacity(c.active_calls.load(std::memory_order_relaxed),
+                                 owner->cfg_.max_calls)) {
+    reject_early(nh, *full);
     return;
   }
 
@@ -402,7 +370,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   leg->is_a = true;
   leg->rel.caller = caller_options(sip);
   nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(leg.get()));
-  if (target.needs_lookup) {
+  if (admission.target.needs_lookup) {
     send_to_source(leg.get());  // no DNS on the SIP thread for a caller's host name
   }
   c.active_calls.fetch_add(1, std::memory_order_relaxed);
@@ -420,7 +388,7 @@ void SipStack::Impl::on_invite(nua_handle_t* nh, LegRec* rec, const sip_t* sip) 
   call.to_user = str(sip->sip_to->a_url->url_user);
   call.request_uri = url_text(home, sip->sip_request->rq_url);
   call.ruri_user = str(sip->sip_request->rq_url->url_user);
-  call.max_forwards = max_forwards;
+  call.max_forwards = admission.max_forwards;
   call.sdp = sdp_body(sip);
   leg->rel.offer_received = !call.sdp.empty();
   call.received_ms = now_ms();

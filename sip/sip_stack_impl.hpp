@@ -25,6 +25,7 @@
 
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
+#include "sip/admission.hpp"
 #include "sip/backend_auth.hpp"
 #include "sip/dialog_requests.hpp"
 #include "sip/dialog_target.hpp"
@@ -118,16 +119,16 @@ struct SipStack::Impl {
     }
   }
 
-  // A response to an INVITE that never became a call (no leg id, no actor).
-  void reject_early(nua_handle_t* nh, int status, const char* phrase, const std::string& id,
-                    bool retry_after) {
+  // A refusal of an INVITE that never became a call (no leg id, no actor).
+  void reject_early(nua_handle_t* nh, const Refusal& r) {
     auto& c = owner->counters_;
     c.total_calls.fetch_add(1, std::memory_order_relaxed);
     c.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    c.final_responses[status].fetch_add(1, std::memory_order_relaxed);
+    c.final_responses[static_cast<std::size_t>(r.status)].fetch_add(1, std::memory_order_relaxed);
     std::string ra = std::to_string(owner->cfg_.retry_after_s);
-    nua_respond(nh, status, phrase, SIPTAG_WARNING_STR(warning(id).c_str()),
-                TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())), TAG_END());
+    nua_respond(nh, r.status, r.phrase, SIPTAG_WARNING_STR(warning(std::string(r.warning)).c_str()),
+                TAG_IF(r.retry_after, SIPTAG_RETRY_AFTER_STR(ra.c_str())),
+                TAG_IF(r.accept_sdp, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
   }
 
   // A request that failed authentication (or is being challenged): never became a call.
