@@ -495,6 +495,10 @@ void try_next(Self* self) {
         launch(self, at);
       }
     };
+    if (at.backend.status && at.backend.status->current() == BreakerMode::closed) {
+      admitted(true);  // what a closed breaker answers: no request, no request timeout
+      return;
+    }
     self->request(at.backend.breaker, std::chrono::milliseconds(cfg.admission_timeout_ms),
                   admit_atom::value)
         .then([self, admitted](bool ok) { bridge_guard::run(self, "admission", [&] { admitted(ok); }); },
@@ -697,6 +701,62 @@ void bridge_guard::abort_call(Self* self, const std::string& what) noexcept {
   }
 }
 
+// Every handler runs under the guard: an exception ends the call with 500 b2bua.internal.
+// `timeout` is the no-answer timer or nothing: see `step`.
+template <class... Timeout>
+caf::behavior handlers(Self* self, Timeout... timeout);
+
+// Runs one handler under the guard. The no-answer timer is a receive timeout: it restarts with
+// every message, so it runs from the last provisional response, and CAF cancels it when the
+// bridge quits (a delayed_send would keep the finished bridge alive until it fired). Once the
+// caller has its final answer (or the call ends) it has nothing left to time, and the bridge
+// drops it: a receive timeout re-armed on each later message costs CAF's timer thread a wake-up.
+template <class F>
+void step(Self* self, const char* where, F&& f) {
+  bridge_guard::run(self, where, std::forward<F>(f));
+  auto& st = self->state;
+  if (st.no_answer_armed && (st.answered || st.a_final || st.ending)) {
+    st.no_answer_armed = false;
+    self->become(handlers(self));
+  }
+}
+
+template <class... Timeout>
+caf::behavior handlers(Self* self, Timeout... timeout) {
+  return {
+      [self](leg_atom, const LegEvent& ev) {
+        step(self, "leg event", [&] {
+          if (ev.leg == self->state.a_id) {
+            on_a_event(self, ev);
+          } else if (ev.leg == self->state.b_id) {
+            on_b_event(self, ev);
+          }
+        });
+      },
+      [self](hangup_atom, const std::string& why) {
+        step(self, "hangup", [&] { hang_up(self, why); });
+      },
+      [self](hangup_atom, const std::string& why, int status) {
+        step(self, "hangup", [&] { hang_up(self, why, status, "operator_hangup"); });
+      },
+      [self](rtp::counters_atom, const rtp::RelayStats& s) {
+        step(self, "counters", [&] { on_counters(self, s); });
+      },
+      [self](rtp::digit_atom, const rtp::PickedDigit& d) {
+        step(self, "rtp digit", [&] { bridge_dtmf::on_rtp_digit(self, d); });
+      },
+      [self](rtp::rtp_timeout_atom, rtp::RelayId) {
+        step(self, "rtp timeout", [&] { on_rtp_timeout(self); });
+      },
+      [self](timeout_atom, LegId leg) {
+        step(self, "failover timer", [&] { on_failover_timeout(self, leg); });
+      },
+      [self](retry_atom, std::uint64_t generation) {
+        step(self, "491 retry", [&] { midcall::on_retry(self, generation); });
+      },
+      timeout...};
+}
+
 caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
                            std::vector<Attempt> attempts, BridgeConfig cfg, caf::actor transport,
                            caf::actor registry, std::shared_ptr<SipPort> sip) {
@@ -781,45 +841,9 @@ caf::behavior bridge_actor(Self* self, IncomingCall call, RouteDecision route,
     });
   });
 
-  // Every handler runs under the guard: an exception ends the call with 500 b2bua.internal.
-  return {
-      [self](leg_atom, const LegEvent& ev) {
-        bridge_guard::run(self, "leg event", [&] {
-          if (ev.leg == self->state.a_id) {
-            on_a_event(self, ev);
-          } else if (ev.leg == self->state.b_id) {
-            on_b_event(self, ev);
-          }
-        });
-      },
-      [self](hangup_atom, const std::string& why) {
-        bridge_guard::run(self, "hangup", [&] { hang_up(self, why); });
-      },
-      [self](hangup_atom, const std::string& why, int status) {
-        bridge_guard::run(self, "hangup", [&] { hang_up(self, why, status, "operator_hangup"); });
-      },
-      [self](rtp::counters_atom, const rtp::RelayStats& s) {
-        bridge_guard::run(self, "counters", [&] { on_counters(self, s); });
-      },
-      [self](rtp::digit_atom, const rtp::PickedDigit& d) {
-        bridge_guard::run(self, "rtp digit", [&] { bridge_dtmf::on_rtp_digit(self, d); });
-      },
-      [self](rtp::rtp_timeout_atom, rtp::RelayId) {
-        bridge_guard::run(self, "rtp timeout", [&] { on_rtp_timeout(self); });
-      },
-      [self](timeout_atom, LegId leg) {
-        bridge_guard::run(self, "failover timer", [&] { on_failover_timeout(self, leg); });
-      },
-      [self](retry_atom, std::uint64_t generation) {
-        bridge_guard::run(self, "491 retry", [&] { midcall::on_retry(self, generation); });
-      },
-      // The no-answer timer is a receive timeout: it restarts with every event, so it runs from the
-      // last provisional response, and CAF cancels it when the bridge quits (a delayed_send would
-      // keep the finished bridge alive until it fired).
-      caf::after(std::chrono::milliseconds(cfg.no_answer_ms)) >> [self] {
-        bridge_guard::run(self, "no-answer timer", [&] { on_no_answer(self); });
-      }
-  };
+  return handlers(self, caf::after(std::chrono::milliseconds(cfg.no_answer_ms)) >> [self] {
+    bridge_guard::run(self, "no-answer timer", [&] { on_no_answer(self); });
+  });
 }
 
 }  // namespace b2bua

@@ -20,7 +20,8 @@
 //   a leg terminated while the other is still up -> the other is ended too.
 // Timer: no message for `no_answer_ms` (a receive timeout, so counted from the last provisional
 //   response, or from the failover timer's message when that came later: at most
-//   failover_timeout_ms late) before the answer -> CANCEL to B and 480 to A.
+//   failover_timeout_ms late) before the answer -> CANCEL to B and 480 to A. Once the caller has
+//   its final response the bridge's behaviour drops the timer (nothing re-arms it per message).
 // Media (relay mode): spawns a relay actor, requests its ports before the B leg starts (503
 //   `b2bua.media.ports_exhausted` when the pool is empty; 488 `b2bua.sdp.unparseable` for an
 //   offer it cannot read), rewrites every SDP that crosses, tells the relay each peer's address
@@ -102,6 +103,7 @@ struct BridgeState {
   LegId b_id = 0;
   caf::actor registry;
   bool a_final = false;    ///< the caller got a final response (or cancelled)
+  bool no_answer_armed = true;  ///< the no-answer timer is in the behaviour (until a_final)
   bool answered = false;   ///< the callee answered and the caller got the 200
   bool ending = false;     ///< BYE/CANCEL is under way
   bool a_done = false;     ///< the A leg terminated

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -271,7 +272,47 @@ void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDe
                sip);
 }
 
+// The decision for a call waiting in `pending`; none there: decided too late (the caller already
+// got 500) or the caller left.
+void decided(Self* self, const RouterConfig& cfg, LegId leg, RouteDecision d,
+             const caf::actor& transport, const caf::actor& registry,
+             const std::shared_ptr<SipPort>& sip, BackendDirectory* backends) {
+  auto i = self->state.pending.find(leg);
+  if (i == self->state.pending.end()) {
+    return;
+  }
+  IncomingCall call = std::move(i->second);
+  self->state.pending.erase(i);
+  if (self->state.draining) {
+    answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
+    refused(self, registry, call, 503, "b2bua.draining");
+    return;
+  }
+  on_decision(self, cfg, std::move(call), std::move(d), transport, registry, sip, backends);
+}
+
 }  // namespace
+
+std::optional<RouteDecision> SyncAnswer::close() {
+  int open = 0;
+  if (phase_.compare_exchange_strong(open, 3)) {
+    return std::nullopt;  // no answer yet: it will come as a message
+  }
+  while (phase_.load() != 2) {
+    std::this_thread::yield();  // another thread is storing its answer right now
+  }
+  return std::move(decision_);
+}
+
+bool SyncAnswer::take(RouteDecision& d) {
+  int open = 0;
+  if (!phase_.compare_exchange_strong(open, 1)) {
+    return false;  // the policy has returned (or answered twice): send it
+  }
+  decision_ = std::move(d);
+  phase_.store(2);
+  return true;
+}
 
 caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf::actor transport,
                            caf::actor registry, std::shared_ptr<SipPort> sip,
@@ -291,12 +332,16 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         if (!inserted) {
           return;
         }
+        // An answer given while the policy runs (the config rules always answer so) is taken
+        // at once: no trip through this mailbox and no deadline. A later one, from any thread,
+        // comes as (route_atom, leg, decision), guarded by route_timeout_ms.
+        auto slot = std::make_shared<SyncAnswer>();
         caf::actor me{self};
-        RouteReply reply = [me, leg](RouteDecision d) {
-          caf::anon_send(me, route_atom::value, leg, std::move(d));
+        RouteReply reply = [me, leg, slot](RouteDecision d) {
+          if (!slot->take(d)) {
+            caf::anon_send(me, route_atom::value, leg, std::move(d));
+          }
         };
-        self->delayed_send(self, std::chrono::milliseconds(cfg.route_timeout_ms),
-                           timeout_atom::value, leg);
         try {
           policy(it->second, std::move(reply));
         } catch (const std::exception& e) {
@@ -304,22 +349,17 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
           refused(self, registry, it->second, 500, "b2bua.route.error");
           self->state.pending.erase(leg);
           answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.error");
-        }
-      },
-      [=](route_atom, LegId leg, RouteDecision& d) {
-        auto i = self->state.pending.find(leg);
-        if (i == self->state.pending.end()) {
-          return;  // decided too late (the caller already got 500) or the caller left
-        }
-        IncomingCall call = std::move(i->second);
-        self->state.pending.erase(i);
-        if (self->state.draining) {
-          answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
-          refused(self, registry, call, 503, "b2bua.draining");
           return;
         }
-        on_decision(self, cfg, std::move(call), std::move(d), transport, registry, sip,
-                    backends.get());
+        if (auto d = slot->close()) {
+          decided(self, cfg, leg, std::move(*d), transport, registry, sip, backends.get());
+          return;
+        }
+        self->delayed_send(self, std::chrono::milliseconds(cfg.route_timeout_ms),
+                           timeout_atom::value, leg);
+      },
+      [=](route_atom, LegId leg, RouteDecision& d) {
+        decided(self, cfg, leg, std::move(d), transport, registry, sip, backends.get());
       },
       [=](timeout_atom, LegId leg) {
         auto i = self->state.pending.find(leg);

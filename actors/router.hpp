@@ -1,10 +1,11 @@
 // The router actor: receives every new call from the transport, asks the routing policy where it
 // goes, and spawns a bridge for it - or answers the caller at once when the call cannot be routed.
 //
-// In: (incoming_atom, IncomingCall) from the transport. The policy is called at once; its reply may
-//   come later from any thread as (route_atom, LegId, RouteDecision). No reply within
+// In: (incoming_atom, IncomingCall) from the transport. The policy is called at once; a reply it
+//   gives before returning (the config rules always do) is acted on at once (SyncAnswer), one
+//   given later, from any thread, comes as (route_atom, LegId, RouteDecision). No reply within
 //   `route_timeout_ms` -> 500 to the caller (`b2bua.route.timeout`).
-// In: (timeout_atom, LegId) the routing deadline of one call.
+// In: (timeout_atom, LegId) the routing deadline of one call (armed only while it waits for a reply).
 // In: (drain_atom) from now on every new call is refused with 503 (`b2bua.draining`).
 // In: (sip_atom, LegEvent) from the transport for a caller leg no bridge owns yet: a CANCEL (or
 //   the leg's end) while the call waits for its decision or in the queue drops it there.
@@ -22,8 +23,10 @@
 //   calls get their CDR too.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -62,6 +65,19 @@ struct RouterState {
   bool queue_ticking = false;
   bool draining = false;
   static inline const char* name = "b2bua.router";
+};
+
+/// The routing answer of one call while its policy runs: `take` (from the policy's reply, any
+/// thread) keeps it if the policy has not returned yet; `close` (the router, once the policy
+/// returned) gives it back, or nothing, after which `take` refuses and the reply is sent instead.
+class SyncAnswer {
+public:
+  bool take(RouteDecision& d);
+  std::optional<RouteDecision> close();
+
+private:
+  std::atomic<int> phase_{0};  ///< 0 open, 1 being stored, 2 stored, 3 closed
+  RouteDecision decision_;
 };
 
 /// True when `target` (a SIP URI) points at one of `own` ("host:port"; port 5060 when absent).
