@@ -5,6 +5,11 @@
 
 namespace b2bua {
 
+std::uint64_t OfferAnswer::fresh_seed() {
+  thread_local std::mt19937_64 seeds{std::random_device{}()};
+  return seeds();
+}
+
 OfferAnswer::OfferAnswer(std::uint64_t seed, int max_retries)
     : rng_(seed), max_retries_(max_retries) {}
 
