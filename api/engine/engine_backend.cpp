@@ -213,6 +213,7 @@ std::string Engine::metrics() const {
   }
   in.backends = backends_json(backends());
   std::tie(in.resident_bytes, in.virtual_bytes) = process_memory();
+  in.heap = heap_figures();
   return render_metrics(in);
 }
 

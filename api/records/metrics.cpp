@@ -10,6 +10,10 @@
 
 #include <unistd.h>
 
+// jemalloc's control call, weak: b2buad links jemalloc, unit tests and embedding programs may not.
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp,
+                       std::size_t newlen) __attribute__((weak));
+
 namespace b2bua::api {
 
 namespace {
@@ -218,6 +222,15 @@ void media_and_process(Writer& w, const MetricsInput& in) {
            static_cast<double>(in.resident_bytes));
   w.single("b2bua_process_virtual_memory_bytes", "gauge", "Virtual memory of b2buad.",
            static_cast<double>(in.virtual_bytes));
+  if (in.heap.known) {
+    w.head("b2bua_process_heap_bytes", "gauge",
+           "The allocator's figures: allocated (live objects), active (their pages), resident.");
+    w.sample("b2bua_process_heap_bytes", static_cast<double>(in.heap.allocated),
+             "kind=\"allocated\"");
+    w.sample("b2bua_process_heap_bytes", static_cast<double>(in.heap.active), "kind=\"active\"");
+    w.sample("b2bua_process_heap_bytes", static_cast<double>(in.heap.resident),
+             "kind=\"resident\"");
+  }
   w.single("b2bua_process_uptime_seconds", "gauge", "Seconds since b2buad started.",
            in.stats.uptime_s);
   w.single("b2bua_server_draining", "gauge", "1 while new calls are refused and calls wind down.",
@@ -244,6 +257,26 @@ std::string render_metrics(const MetricsInput& in) {
   backends(w, in.backends);
   media_and_process(w, in);
   return w.text();
+}
+
+HeapFigures heap_figures() {
+  if (mallctl == nullptr) {
+    return {};
+  }
+  std::uint64_t epoch = 1;
+  std::size_t len = sizeof epoch;
+  mallctl("epoch", &epoch, &len, &epoch, len);  // the stats are a snapshot taken per epoch
+  HeapFigures h;
+  auto read = [](const char* name, std::uint64_t& out) {
+    std::size_t v = 0;
+    std::size_t n = sizeof v;
+    const bool ok = mallctl(name, &v, &n, nullptr, 0) == 0;
+    out = v;
+    return ok;
+  };
+  h.known = read("stats.allocated", h.allocated) && read("stats.active", h.active) &&
+            read("stats.resident", h.resident);
+  return h;
 }
 
 std::pair<std::uint64_t, std::uint64_t> process_memory() {

@@ -30,6 +30,15 @@ struct CdrCounters {
   std::uint64_t queued = 0;
 };
 
+/// The allocator's own figures (jemalloc's stats.allocated/active/resident), which tell a leak
+/// (allocated grows) from memory the allocator keeps after a peak (resident stays up).
+struct HeapFigures {
+  bool known = false;  ///< false when the process does not run on jemalloc (tests, embedders)
+  std::uint64_t allocated = 0;
+  std::uint64_t active = 0;
+  std::uint64_t resident = 0;
+};
+
 struct MetricsInput {
   StatsSnapshot stats;
   CallStatsSnapshot calls;
@@ -37,6 +46,7 @@ struct MetricsInput {
   nlohmann::json backends;  ///< {"backends": [...]} as GET /v1/backends; null or empty = none
   std::uint64_t resident_bytes = 0;
   std::uint64_t virtual_bytes = 0;
+  HeapFigures heap;
   CdrCounters cdr;
 };
 
@@ -45,5 +55,9 @@ std::string render_metrics(const MetricsInput& in);
 
 /// Resident and virtual size of this process in bytes (/proc/self/statm); zeros when unreadable.
 std::pair<std::uint64_t, std::uint64_t> process_memory();
+
+/// jemalloc's heap figures when the process is linked with it (b2buad is), else known = false.
+/// Any thread.
+HeapFigures heap_figures();
 
 }  // namespace b2bua::api

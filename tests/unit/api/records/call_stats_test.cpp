@@ -110,4 +110,17 @@ TEST_CASE("render_metrics: help, type, labels escaped, cumulative buckets, backe
   CHECK(text.find("b2bua_rtp_dtmf_digits_total{kind=\"dropped\"} 3\n") != std::string::npos);
   CHECK(text.find("b2bua_cdr_") == std::string::npos);  // CDRs off: no CDR metrics
   CHECK(b2bua::api::process_memory().first > 0);
+  CHECK(text.find("b2bua_process_heap_bytes") == std::string::npos);  // no allocator figures
+}
+
+TEST_CASE("render_metrics: the allocator's figures when the process runs on jemalloc") {
+  b2bua::api::MetricsInput in;
+  in.heap = {true, 1000, 4096, 8192};
+  const std::string text = b2bua::api::render_metrics(in);
+  CHECK(text.find("# TYPE b2bua_process_heap_bytes gauge\n") != std::string::npos);
+  CHECK(text.find("b2bua_process_heap_bytes{kind=\"allocated\"} 1000\n") != std::string::npos);
+  CHECK(text.find("b2bua_process_heap_bytes{kind=\"active\"} 4096\n") != std::string::npos);
+  CHECK(text.find("b2bua_process_heap_bytes{kind=\"resident\"} 8192\n") != std::string::npos);
+  // The unit tests do not link jemalloc: the figures are unknown, never made up.
+  CHECK_FALSE(b2bua::api::heap_figures().known);
 }
