@@ -4,12 +4,15 @@
 # of figures per target. Corpora grow in <fuzz build>/tests/fuzz/long-corpus/<target>; findings
 # land in <fuzz build>/tests/fuzz/fuzz-artifacts/. Needs scripts/build_fuzz.sh first.
 #   tests/fuzz/long_run.sh [target ...]        (default: all)
-# Environment: B2BUA_FUZZ_BUILD_DIR, RUNS, SECONDS_PER_TARGET.
+# Environment: B2BUA_FUZZ_BUILD_DIR, RUNS, SECONDS_PER_TARGET, TIMEOUT_S (a single input's limit,
+# default 10 s; libFuzzer measures it in wall-clock time, so on a busy machine, where nice 19
+# starves this process, raise it: a 0.25 s input was once reported as a 10 s timeout).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${B2BUA_FUZZ_BUILD_DIR:-$root/build-fuzz}/tests/fuzz"
 runs="${RUNS:-10000000}"
 seconds="${SECONDS_PER_TARGET:-3600}"
+timeout_s="${TIMEOUT_S:-10}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(rtp dtmf_info sdp rest media_session config digest)
 summary="$build/long-run-summary.txt"
@@ -23,7 +26,7 @@ for t in "${targets[@]}"; do
   log="$build/long-run-$t.log"
   start=$(date +%s)
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-    nice -n 19 "$bin" -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    nice -n 19 "$bin" -runs="$runs" -max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb=2048 \
       -malloc_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
       -artifact_prefix="$build/fuzz-artifacts/$t-" "$corpus" "$root/tests/fuzz/corpus/$t" \
       </dev/null >"$log" 2>&1
