@@ -29,7 +29,8 @@
 #   CPS_RUN_S     seconds of calls per run [15]
 #   CPS_TRIES     runs per rate; every one must be clean; a server's ladder stops at its first
 #                 rate that is not [2]
-#   CPS_CPU_RATE  the rate whose CPU per call is compared and whose per-thread CPU is shown [1000]
+#   CPS_CPU_RATE  the rate whose CPU per call is compared and whose per-thread CPU is shown; every
+#                 try runs there for every server, even above its last clean rate [1000]
 #   CPS_HOLD_MS   call hold time (-d) [1000]
 #   CPS_BUDGET_S  wall-clock budget for the whole script; no run starts that would end after it [1500]
 #   CPS_MIN_ACHIEVED     lowest achieved/target rate for a clean run [0.95]
@@ -275,12 +276,15 @@ printf 'b2buad: %s (pid %d, SIP %s:%d)\n' "$B2BUAD" "${SRV_PID[b2bua]}" "$HOST" 
 printf 'modes: %s; runs of %d s, calls held %d ms, %d tries per rate (all must be clean), budget %d s\n' \
   "$MODES" "$RUN_S" "$HOLD_MS" "$TRIES" "$BUDGET_S"
 
+# The CPU comparison rate runs every try for every server even when a ladder has stopped below
+# it (the CPU per call is compared there), without counting for the clean rate then.
 for rate in $RATES; do
   left=0
   for mode in $MODES; do [ "${STOP[$mode]:-0}" = 1 ] || left=1; done
-  [ "$left" = 1 ] || break
+  [ "$left" = 1 ] || [ "$rate" -le "$CPU_RATE" ] || break
   for mode in $MODES; do
-    [ "${STOP[$mode]:-0}" = 1 ] && continue
+    [ "${STOP[$mode]:-0}" = 1 ] && [ "$rate" != "$CPU_RATE" ] && continue
+    was_stopped=${STOP[$mode]:-0}
     clean=0
     for try in $(seq 1 "$TRIES"); do
       if [ $(( $(elapsed) + RUN_S + HOLD_MS / 1000 + 15 )) -gt "$BUDGET_S" ]; then
@@ -297,9 +301,11 @@ for rate in $RATES; do
         SIPP_AT[$mode]="${SIPP_AT[$mode]:-} $(awk -v c="$RUN_SIPP_CPU_S" -v n="$RUN_CALLS" 'BEGIN {print c * 1000 / n}')"
       fi
       [ "$RUN_OK" = 1 ] && clean=$(( clean + 1 ))
-      [ "$RUN_OK" = 1 ] || break
+      [ "$RUN_OK" = 1 ] || [ "$rate" = "$CPU_RATE" ] || break
     done
-    if [ "$clean" = "$TRIES" ]; then
+    if [ "$was_stopped" = 1 ]; then
+      RESULT[$mode,$rate]="($clean/$TRIES clean)"
+    elif [ "$clean" = "$TRIES" ]; then
       RESULT[$mode,$rate]="clean x$TRIES"; BEST[$mode]=$rate
     else
       RESULT[$mode,$rate]=${RESULT[$mode,$rate]:-"not clean"}; STOP[$mode]=1
