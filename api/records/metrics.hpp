@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/records/call_stats.hpp"
-#include "api/rest/rest_backend.hpp"
+#include "api/records/stats_snapshot.hpp"
 
 namespace b2bua::api {
 
