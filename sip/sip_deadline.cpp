@@ -42,31 +42,30 @@ void SipStack::Impl::sweep_deadlines() {
   }
   owner->counters_.leg_records.store(legs.size(), std::memory_order_relaxed);
   const std::int64_t now = steady_ms();
-  const std::int64_t limit = now - owner->cfg_.setup_deadline_ms;
-  // RFC 3261 9.1: a callee that has not answered its INVITE 64*T1 after our CANCEL is taken as
-  // cancelled (a 200 to the CANCEL and no 487 would otherwise keep the leg, and its call, forever).
-  const std::int64_t cancel_limit = now - 64 * std::int64_t{owner->cfg_.t1_ms};
-  // A 2xx held for PRACKs that never came (respond): RFC 3262 3 wants the INVITE rejected with a
-  // 5xx after 64*T1. Never handed to NUA while unPRACKed: NUA would keep it as a saved signal, the
-  // path that crashed b2buad under the fuzzer. One walk over the legs finds all three kinds (the
-  // table holds thousands of legs under load: the walk showed in profiles).
-  std::vector<LegRec*> late;
-  std::vector<LegRec*> cancelled;
+  // One walk over the legs finds all three kinds (the table holds thousands of legs under load:
+  // the walk showed in profiles).
   std::vector<LegRec*> held;
+  std::vector<LegRec*> cancelled;
+  std::vector<LegRec*> late;
   for (auto& [id, rec] : legs) {
-    if (rec->held_final && rec->held_since_ms < cancel_limit) {
+    LegClocks clocks;
+    clocks.probe = static_cast<bool>(rec->probe_to);
+    clocks.created_ms = rec->created_ms;
+    clocks.cancelled_ms = rec->cancelled_ms;
+    clocks.holding = rec->held_final.has_value();
+    clocks.held_since_ms = rec->held_since_ms;
+    if (prack_lapsed(clocks, now, owner->cfg_.t1_ms)) {
       held.push_back(rec.get());
     }
-    const bool pending = rec->is_a ? !rec->final_sent : !rec->final_received;
-    if (!pending || rec->probe_to) {
-      continue;
-    }
-    if (!rec->is_a && rec->cancelled_ms && rec->cancelled_ms < cancel_limit) {
-      cancelled.push_back(rec.get());
-    } else if (rec->created_ms < limit) {
-      late.push_back(rec.get());
+    switch (sweep_step(leg_state(*rec), clocks, now, owner->cfg_.setup_deadline_ms,
+                       owner->cfg_.t1_ms)) {
+      case SweepStep::cancel_lapsed: cancelled.push_back(rec.get()); break;
+      case SweepStep::late: late.push_back(rec.get()); break;
+      case SweepStep::none: break;
     }
   }
+  // A held 2xx is never handed to NUA unPRACKed: NUA would keep it as a saved signal, the path
+  // that crashed b2buad under the fuzzer (sip/leg_end.hpp has the rules).
   for (LegRec* rec : held) {
     rec->held_final.reset();
     spdlog::info("sip: leg={} no PRACK for our reliable 18x within 64*T1: 504", rec->id);

@@ -21,7 +21,7 @@ using detail::str;
 namespace {
 
 // Before the final response to the INVITE: the leg's dialog is an early one.
-bool early(const LegRec* rec) { return rec->is_a ? !rec->final_sent : !rec->final_received; }
+bool early(const LegRec* rec) { return leg_state(*rec).pending(); }
 
 }  // namespace
 

@@ -540,23 +540,25 @@ void SipStack::Impl::execute(const SipAction& a) {
       }
       return;
     case SipActionKind::release:
-      if (rec->is_a) {
-        if (!rec->final_sent) {
+      switch (release_step(leg_state(*rec))) {
+        case ReleaseStep::respond: {
           SipAction r = a;
           r.status = a.status >= 300 ? a.status : 500;
           r.reason = a.status >= 300 ? a.reason : "Server Internal Error";
           r.warning = a.warning.empty() ? "b2bua.internal" : a.warning;
           respond(rec, r);
-        } else if (rec->answered && !rec->bye_sent) {
+          return;
+        }
+        case ReleaseStep::bye:
           rec->bye_sent = true;
           nua_bye(rec->nh, TAG_END());
-        }
-      } else if (rec->answered && !rec->bye_sent) {
-        rec->bye_sent = true;
-        nua_bye(rec->nh, TAG_END());
-      } else if (!rec->final_received) {
-        rec->cancelled_ms = rec->cancelled_ms ? rec->cancelled_ms : steady_ms();
-        nua_cancel(rec->nh, TAG_END());
+          return;
+        case ReleaseStep::cancel:
+          rec->cancelled_ms = rec->cancelled_ms ? rec->cancelled_ms : steady_ms();
+          nua_cancel(rec->nh, TAG_END());
+          return;
+        case ReleaseStep::nothing:
+          return;
       }
       return;
     case SipActionKind::abandon:

@@ -31,6 +31,7 @@
 #include "sip/dialog_target.hpp"
 #include "sip/early_offer.hpp"
 #include "sip/inbound_auth.hpp"
+#include "sip/leg_end.hpp"
 #include "sip/peer_response.hpp"
 #include "sip/reliable_provisional.hpp"
 #include "sip/sip_stack.hpp"
@@ -74,6 +75,17 @@ struct LegRec {
   bool bye_sent = false;          // we asked NUA for a BYE (others are its session timer's)
   bool via_source = false;        // A: requests go to the caller's source address (NUTAG_PROXY)
 };
+
+/// What ending a leg depends on (sip/leg_end.hpp).
+inline LegState leg_state(const LegRec& rec) {
+  LegState s;
+  s.is_a = rec.is_a;
+  s.final_sent = rec.final_sent;
+  s.final_received = rec.final_received;
+  s.answered = rec.answered;
+  s.bye_sent = rec.bye_sent;
+  return s;
+}
 
 struct SipStack::Impl {
   SipStack* owner = nullptr;
