@@ -33,6 +33,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/leg_event.hpp"
 #include "sip/inbound_auth.hpp"
+#include "sip/message_class.hpp"
 #include "sip/sip_stack_impl.hpp"
 
 namespace b2bua::sip {
@@ -779,6 +780,9 @@ void SipStack::run(std::promise<std::string>* started) {
                       NUTAG_SESSION_TIMER(cfg_.session_expires_s), NUTAG_MIN_SE(cfg_.min_se_s),
                       NUTAG_SESSION_REFRESHER(nua_any_refresher), NUTAG_UPDATE_REFRESH(1),
                       NTATAG_SIP_T1(cfg_.t1_ms), NTATAG_SIP_T1X64(64 * cfg_.t1_ms),
+                      // Every message sofia reads is bounded, also the second of one TCP read
+                      // (sip/message_class.hpp: sofia aborts on a huge Content-Length there).
+                      NTATAG_MAXSIZE(kMaxMessageBytes), NTATAG_MCLASS(bounded_sip_mclass()),
                       // sofia stops reading a TCP connection that sent garbage (tport_stall)
                       // and so never sees it close: only the idle timer frees it.
                       TPTAG_IDLE(cfg_.tcp_idle_ms), TAG_END());
