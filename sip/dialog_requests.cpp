@@ -64,12 +64,16 @@ bool DialogRequests::take_answer_in_ack() {
 }
 
 std::optional<Refusal> DialogRequests::start_offer(std::string_view method, bool with_sdp,
-                                                   const std::optional<Refusal>& early_refusal) {
+                                                   const std::optional<Refusal>& early_refusal,
+                                                   bool bye_sent) {
   if (offer_out_) {
     return Refusal{500, "Server Internal Error", "b2bua.offer.overlap"};
   }
   if (early_refusal) {
     return early_refusal;
+  }
+  if (method != "UPDATE" && (!infos_out_.empty() || bye_sent)) {
+    return Refusal{491, "Request Pending", "b2bua.offer.leg_busy"};
   }
   offer_out_ = true;
   offer_update_ = method == "UPDATE";

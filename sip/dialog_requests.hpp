@@ -73,9 +73,14 @@ class DialogRequests {
   /// b2buad's offer (`method` INVITE or UPDATE) may go: nullopt, and it is now outstanding (a
   /// re-INVITE without SDP leaves our ACK to carry the answer). Else the refusal the bridge gets
   /// as its reanswer: one offer at a time (500 b2bua.offer.overlap; the bridge never asks for
-  /// two), then `early_refusal` (early_offer.hpp, early dialogs only).
+  /// two), then `early_refusal` (early_offer.hpp, early dialogs only), then a re-INVITE while an
+  /// INFO of ours or our BYE (`bye_sent`) is open: 491 b2bua.offer.leg_busy, as from a busy peer.
+  /// NUA would queue that INVITE and start it from the next ACK it gets, and a start that fails
+  /// there (the session is ending) frees the ACKed server request under NUA's feet (issue 17, F7:
+  /// a use-after-free in nua_session.c process_ack). An UPDATE is never started from an ACK.
   std::optional<Refusal> start_offer(std::string_view method, bool with_sdp,
-                                     const std::optional<Refusal>& early_refusal);
+                                     const std::optional<Refusal>& early_refusal,
+                                     bool bye_sent = false);
 
   /// Our re-INVITE (`update` false) or UPDATE (`update` true) awaits its final response.
   bool offer_out(bool update) const { return offer_out_ && offer_update_ == update; }

@@ -199,7 +199,7 @@ void SipStack::Impl::send_reoffer(LegRec* rec, const SipAction& a) {
   const bool with_sdp = !a.sdp.empty();
   const std::optional<Refusal> early_refusal =
       early(rec) ? outgoing_early_offer(early_dialog(rec->rel, rec->is_a), a.method) : std::nullopt;
-  if (auto refusal = rec->dialog.start_offer(a.method, with_sdp, early_refusal)) {
+  if (auto refusal = rec->dialog.start_offer(a.method, with_sdp, early_refusal, rec->bye_sent)) {
     refuse_offer(rec, a.method, *refusal);  // the bridge hears it rather than hang
     return;
   }

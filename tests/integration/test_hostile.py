@@ -43,40 +43,60 @@ class Peer:
         self.remote_tag = None
         self.remote_target = None
         self.requests = []
+        self.to_uri = None  # From and To of a callee (adopt), else built from the Request-URI
+        self.from_uri = "<sip:alice@127.0.0.1:%d>" % self.port
 
     def close(self):
         self.sock.close()
 
-    def request(self, method, ruri, headers=(), body="", branch=None, cseq=None, to_tag=True):
+    def request(self, method, ruri, headers=(), body="", branch=None, cseq=None, to_tag=True,
+                ctype="application/sdp"):
         if cseq is None:
             self.cseq += 1
             cseq = self.cseq
         branch = branch or "z9hG4bK" + uuid.uuid4().hex[:16]
-        to = "<sip:bob@%s>" % re.sub(r"^sips?:", "", ruri).split("@")[-1].split(";")[0]
+        host = re.sub(r"^sips?:", "", ruri).split("@")[-1].split(";")[0]
+        to = self.to_uri or "<sip:bob@%s>" % host
         if to_tag and self.remote_tag:
             to += ";tag=" + self.remote_tag
         lines = ["%s %s SIP/2.0" % (method, ruri),
                  "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.port, branch),
-                 "From: <sip:alice@127.0.0.1:%d>;tag=%s" % (self.port, self.tag),
+                 "From: %s;tag=%s" % (self.from_uri, self.tag),
                  "To: " + to, "Call-ID: " + self.call_id, "CSeq: %d %s" % (cseq, method),
                  "Max-Forwards: 70", "Contact: " + self.contact]
         lines += list(headers)
         if body:
-            lines.append("Content-Type: application/sdp")
+            lines.append("Content-Type: " + ctype)
         lines.append("Content-Length: %d" % len(body.encode()))
         data = (CRLF.join(lines) + CRLF + CRLF + body).encode()
         self.sock.sendto(data, (harness.HOST, self.srv.sip_port))
         return branch, cseq
 
-    def _answer(self, text):
-        """200 (no body) to a request from b2buad, copying the transaction's headers."""
+    def _answer(self, text, body=""):
+        """200 to a request from b2buad, copying the transaction's headers; to an INVITE with our
+        tag, Contact and `body` (SDP)."""
         keep = [l for l in text.split(CRLF)
                 if re.match(r"(Via|From|To|Call-ID|CSeq|Record-Route):", l, re.I)]
-        resp = CRLF.join(["SIP/2.0 200 OK"] + keep + ["Content-Length: 0"]) + CRLF + CRLF
-        self.sock.sendto(resp.encode(), (harness.HOST, self.srv.sip_port))
+        if not re.search(r"^To:.*;tag=", text, re.M | re.I):
+            keep = [l + ";tag=" + self.tag if re.match(r"To:", l, re.I) else l for l in keep]
+            keep.append("Contact: " + self.contact)
+        if body:
+            keep.append("Content-Type: application/sdp")
+        resp = CRLF.join(["SIP/2.0 200 OK"] + keep + ["Content-Length: %d" % len(body)])
+        self.sock.sendto((resp + CRLF + CRLF + body).encode(), (harness.HOST, self.srv.sip_port))
 
-    def wait(self, predicate, timeout):
-        """Reads until a message satisfies `predicate`; answers b2buad's requests meanwhile."""
+    def adopt(self, invite):
+        """Answers b2buad's INVITE 200 with SDP and takes the callee's side of its dialog."""
+        self._answer(invite, SDP)
+        self.call_id = header(invite, "Call-ID")
+        self.remote_tag = re.search(r"tag=([^;>\s]+)", header(invite, "From")).group(1)
+        self.to_uri = re.sub(r";tag=.*", "", header(invite, "From"))
+        self.from_uri = header(invite, "To")
+        self.remote_target = re.search(r"<([^>]+)>", header(invite, "Contact")).group(1)
+
+    def wait(self, predicate, timeout, answer=True):
+        """Reads until a message satisfies `predicate`; answers b2buad's requests meanwhile
+        (unless `answer` is false)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -86,8 +106,9 @@ class Peer:
             text = data.decode(errors="replace")
             if not text.startswith("SIP/2.0"):
                 self.requests.append(text)
-                if not text.startswith("ACK "):
-                    self._answer(text)
+                if answer and not text.startswith("ACK "):
+                    offer = text.startswith("INVITE ") and "\r\n\r\nv=0" in text
+                    self._answer(text, SDP if offer else "")
             if predicate(text):
                 return text
         return None
@@ -106,6 +127,10 @@ class Peer:
     def call(self, ruri, headers=()):
         """INVITE with SDP; on 200 sends the ACK. Returns the final response's text."""
         branch, cseq = self.request("INVITE", ruri, headers=headers, body=SDP)
+        return self.complete_call(ruri, branch, cseq)
+
+    def complete_call(self, ruri, branch, cseq):
+        """The rest of `call` once its INVITE is sent."""
         resp = self.response(cseq, "INVITE", timeout=10)
         if resp is None:
             return None
@@ -389,6 +414,79 @@ class HostileSipTest(harness.B2buaTestCase):
         uas.wait(timeout=10)
         self.assertSipp(uas, successful=1)
         self.assertTrue(srv.running())
+
+    def test_a_reinvite_never_waits_behind_our_info_in_sofia(self):
+        """F7 (SIGSEGV in su_msg_destroy under the SIP fuzzer). NUA queues a re-INVITE behind an
+        INFO still open on the dialog and starts it from the next ACK it gets; when our BYE has
+        begun meanwhile, that start fails, and NUA frees the server request whose ACK it is
+        handling (nua_session.c process_ack; ASan: heap-use-after-free). Now the callee's
+        re-INVITE gets 491 b2bua.offer.leg_busy while our INFO to the caller is open, and never
+        reaches NUA's queue. Before: no answer to it, and the ACK below read freed memory."""
+        srv = self.start_b2bua()
+        a, c = self.peer(srv), self.peer(srv)
+        ruri = "sip:bob@127.0.0.1:%d" % c.port
+        branch, cseq = a.request("INVITE", ruri, body=SDP)
+        invite = c.wait(lambda t: t.startswith("INVITE "), 5)
+        self.assertIsNotNone(invite, "the INVITE did not reach the callee")
+        c.adopt(invite)
+        self.assertEqual(status_of(a.complete_call(ruri, branch, cseq)), 200)
+        # The caller re-INVITEs (the callee answers it) and holds the ACK of our 200.
+        _, rcseq = a.request("INVITE", a.remote_target, body=SDP)
+        self.assertIsNotNone(c.wait(lambda t: t.startswith("INVITE "), 5), "no re-INVITE relayed")
+        self.assertEqual(status_of(a.response(rcseq, "INVITE", timeout=10) or ""), 200)
+        # The callee's INFO reaches the caller, who holds its answer.
+        c.request("INFO", c.remote_target, body="Signal=5\r\nDuration=160\r\n",
+                  ctype="application/dtmf-relay")
+        info = a.wait(lambda t: t.startswith("INFO "), 5, answer=False)
+        self.assertIsNotNone(info, "the INFO did not reach the caller")
+        _, ccseq = c.request("INVITE", c.remote_target, body=SDP)
+        refused = c.response(ccseq, "INVITE", timeout=12)
+        self.assertIsNotNone(refused, "no final response to the callee's re-INVITE")
+        self.assertEqual(status_of(refused), 491, refused)
+        self.assertIn("b2bua.offer.leg_busy", header(refused, "Warning") or "")
+        c.request("ACK", c.remote_target, cseq=ccseq)
+        # The callee hangs up (our BYE to the caller waits for the INFO), the caller answers the
+        # INFO (the BYE goes out), then ACKs its re-INVITE's 200.
+        _, bcseq = c.request("BYE", c.remote_target)
+        self.assertEqual(status_of(c.response(bcseq, "BYE")), 200)
+        a._answer(info)
+        self.assertIsNotNone(a.wait(lambda t: t.startswith("BYE "), 5), "no BYE to the caller")
+        a.request("ACK", a.remote_target, cseq=rcseq)
+        self.assertTrue(self.options_ok(srv))
+        self.assertTrue(srv.running(), srv.logs())
+        self.assertFalse([r for r in a.requests if r.startswith("INVITE ")],
+                         "a re-INVITE reached the caller while its INFO was open")
+
+    def test_a_huge_body_in_the_second_message_of_one_tcp_read(self):
+        """F10: tport parses what follows a message in one TCP read in a message msg_next()
+        creates without NTATAG_MAXSIZE, so its Content-Length sized one allocation: 2 GiB or more
+        aborted b2buad (su_alloc.c: size < 1 << SIZEBITS). Now both get 413, as a lone one does."""
+        srv = self.start_b2bua()
+
+        def options(n, content_length, body=""):
+            return ("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK-f10-%d\r\n"
+                    "From: <sip:a@127.0.0.1>;tag=f10\r\nTo: <sip:b@127.0.0.1>\r\n"
+                    "Call-ID: f10-%d@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                    "Content-Length: %s\r\n\r\n%s" % (srv.address, n, n, content_length, body))
+
+        for data in (options(1, "3000000000", "abc"),
+                     options(2, "0") + options(3, "3000000000", "abc"),
+                     options(4, "0") + options(5, "3145728", "abc")):
+            got = b""
+            with socket.create_connection((harness.HOST, srv.sip_port), timeout=2) as conn:
+                conn.sendall(data.encode())
+                deadline = time.monotonic() + 3
+                while b"SIP/2.0 413" not in got and time.monotonic() < deadline:
+                    try:
+                        chunk = conn.recv(65535)
+                    except socket.timeout:
+                        break
+                    if not chunk:
+                        break
+                    got += chunk
+            self.assertTrue(srv.running(), srv.logs())
+            self.assertIn(b"SIP/2.0 413", got, data[:60])
+        self.assertTrue(self.options_ok(srv))
 
     def test_unknown_method_gets_501_with_allow(self):
         """RFC 3261 8.2.1 / 21.5.2, out of a dialog and in one."""

@@ -163,6 +163,44 @@ TEST_CASE("an early refusal keeps the offer from going out") {
   CHECK_FALSE(book.start_offer("UPDATE", true, std::nullopt).has_value());
 }
 
+TEST_CASE("no re-INVITE of ours goes to NUA while our INFO or BYE is open (F7)") {
+  struct Row {
+    const char* what;
+    const char* method;
+    int infos_open;
+    bool bye_sent;
+    bool refused;
+  };
+  const Row rows[] = {
+      {"re-INVITE, nothing open", "INVITE", 0, false, false},
+      {"re-INVITE, our INFO open", "INVITE", 1, false, true},
+      {"re-INVITE, two INFOs open", "INVITE", 2, false, true},
+      {"re-INVITE, our BYE sent", "INVITE", 0, true, true},
+      {"UPDATE, our INFO open", "UPDATE", 1, false, false},
+      {"UPDATE, our BYE sent", "UPDATE", 0, true, false},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.what);
+    DialogRequests book;
+    for (int i = 0; i < row.infos_open; ++i) {
+      book.info_sent(static_cast<std::uint64_t>(i));
+    }
+    auto got = book.start_offer(row.method, true, std::nullopt, row.bye_sent);
+    CHECK(got.has_value() == row.refused);
+    if (got) {
+      CHECK(got->status == 491);
+      CHECK(std::string(got->warning) == "b2bua.offer.leg_busy");
+      CHECK_FALSE(book.offer_out(false));  // nothing outstanding: the bridge may retry
+    }
+  }
+  DialogRequests book;  // the INFO answered: the re-INVITE may go
+  book.info_sent(1);
+  CHECK(book.start_offer("INVITE", true, std::nullopt).has_value());
+  CHECK(book.info_answered() == std::optional<std::uint64_t>(1));
+  CHECK_FALSE(book.start_offer("INVITE", true, std::nullopt).has_value());
+  CHECK(book.offer_out(false));
+}
+
 TEST_CASE("our INFOs are matched to their final responses in order") {
   DialogRequests book;
   CHECK_FALSE(book.info_answered().has_value());
