@@ -12,6 +12,7 @@
 #include "actors/bridge_midcall.hpp"
 #include "actors/call_leg.hpp"
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/refusal.hpp"
 #include "actors/route_table.hpp"
 #include "rtp/relay_actor.hpp"
 
@@ -45,22 +46,22 @@ void to_leg(Self* self, bool a_side, LegEventKind kind, const LegEvent* from = n
   }
 }
 
-// Fails the caller (before the answer) with a status b2buad decided on.
-void fail_caller(Self* self, int status, std::string reason, std::string warning,
-                 std::uint32_t retry_after = 0) {
+// Fails the caller (before the answer) with `ev`'s status, reason, Warning and Retry-After.
+void fail_caller(Self* self, const LegEvent& ev) {
   auto& st = self->state;
   if (st.a_final || st.a_done) {
     return;
   }
-  LegEvent ev;
-  ev.status = status;
-  ev.reason = std::move(reason);
-  ev.warning = std::move(warning);
-  ev.retry_after = retry_after;
   st.a_final = true;
-  st.info.final_status = status;
-  leg_info(st, true).last_status = status;
+  st.info.final_status = ev.status;
+  leg_info(st, true).last_status = ev.status;
   to_leg(self, true, LegEventKind::failed, &ev);
+}
+
+// Fails the caller (before the answer) with one of b2buad's refusals.
+void fail_caller(Self* self, Refusal r, const RefusalContext& ctx = {}) {
+  LegEvent ev;
+  fail_caller(self, apply_refusal(ev, r, ctx));
 }
 
 void end_call(Self* self, const char* why) {
@@ -124,7 +125,7 @@ const char* bye_reason(const LegEvent& ev, const char* peer_bye) {
   if (ev.warning == "b2bua.session.refresh_failed") {
     return "session_refresh_failed";
   }
-  if (ev.warning == "b2bua.dialog.ended") {
+  if (ev.warning == warning_id(Refusal::dialog_ended)) {
     return "dialog_ended";  // a 481, 408, 404... to a request of ours ended that leg's dialog
   }
   return peer_bye;
@@ -190,7 +191,8 @@ bool media_for_caller(Self* self, LegEvent& ev) {
   std::string error;
   auto sdp = st.media->answer_for_caller(ev.sdp, &peers, &error);
   if (!sdp) {
-    spdlog::warn("call={} leg=b {}: SDP not relayable: {}", st.info.id, st.media->warning(), error);
+    spdlog::warn("call={} leg=b {}: SDP not relayable: {}", st.info.id,
+                 warning_id(st.media->refusal()), error);
     return false;
   }
   ev.sdp = std::move(*sdp);
@@ -221,7 +223,7 @@ void on_b_answered(Self* self, LegEvent ev) {
   if (!media_for_caller(self, ev)) {
     end_call(self, "failed");
     to_leg(self, false, LegEventKind::bye);
-    fail_caller(self, 488, "Not Acceptable Here", st.media->warning());
+    fail_caller(self, st.media->refusal());
     return;
   }
   if (st.relay) {
@@ -332,7 +334,7 @@ void on_b_event(Self* self, const LegEvent& ev) {
       b.ended_ms = now_ms();
       if (!st.a_done) {
         if (!st.a_final) {
-          fail_caller(self, 503, "Service Unavailable", "b2bua.target.gone");
+          fail_caller(self, Refusal::target_gone);
           end_call(self, "callee_gone");
         } else if (st.answered && !st.ending) {
           end_call(self, "callee_gone");
@@ -374,8 +376,7 @@ void hang_up(Self* self, const std::string& why, int status = 503, const char* t
   if (!st.b_done) {
     to_leg(self, false, LegEventKind::cancelled);
   }
-  fail_caller(self, status, status == 480 ? "Temporarily Unavailable" : "Service Unavailable",
-              "b2bua.call.hangup");
+  fail_caller(self, status == 480 ? Refusal::call_hangup_operator : Refusal::call_hangup);
 }
 
 // Starts a B leg to `at` (its admission and call slot already granted).
@@ -428,17 +429,23 @@ void all_failed(Self* self) {
   st.b = nullptr;
   end_call(self, "failed");
   if (st.info.attempts == 1 && st.last_error) {
-    const LegEvent& e = *st.last_error;
-    fail_caller(self, e.status, e.reason, e.warning, e.retry_after);
+    const LegEvent& e = *st.last_error;  // the one backend's error (or its timeout) as it came
+    LegEvent ev;
+    ev.status = e.status;
+    ev.reason = e.reason;
+    ev.warning = e.warning;
+    ev.retry_after = e.retry_after;
+    fail_caller(self, ev);
   } else if (st.last_real_error) {
     const LegEvent& e = *st.last_real_error;
-    fail_caller(self, e.status, e.reason, "b2bua.backend.all_failed", e.retry_after);
+    fail_caller(self, Refusal::backend_all_failed,
+                {.retry_after = e.retry_after, .status = e.status, .reason = e.reason});
   } else if (st.tried) {
     spdlog::info("call={} every backend failed", st.info.id);
-    fail_caller(self, 503, "Service Unavailable", "b2bua.backend.all_failed", cfg.retry_after_s);
+    fail_caller(self, Refusal::backend_all_failed, {.retry_after = cfg.retry_after_s});
   } else {
     spdlog::info("call={} no backend available (breakers open or at max_calls)", st.info.id);
-    fail_caller(self, 503, "Service Unavailable", "b2bua.backend.all_down", cfg.retry_after_s);
+    fail_caller(self, Refusal::backend_all_down, {.retry_after = cfg.retry_after_s});
   }
   maybe_finish(self);
 }
@@ -525,7 +532,7 @@ void on_ports(Self* self, const Refuse& refuse, const rtp::RelayPorts& ports) {
   auto offer = st.media->offer_for_callee(st.pending.sdp, &error);
   if (!offer) {
     spdlog::warn("call={} leg=a offer rewrite failed: {}", st.info.id, error);
-    refuse(488, "Not Acceptable Here", "b2bua.sdp.unparseable", 0);
+    refuse(Refusal::sdp_unparseable);
     return;
   }
   st.pending.sdp = std::move(*offer);
@@ -537,20 +544,20 @@ void on_ports(Self* self, const Refuse& refuse, const rtp::RelayPorts& ports) {
 // rewritten offer. Any failure answers the caller and the call never reaches the callee.
 void start_with_relay(Self* self, const BridgeConfig& cfg) {
   auto& st = self->state;
-  auto refuse = [self](int status, const char* reason, const char* warning, std::uint32_t ra) {
+  auto refuse = [self, retry_after = cfg.retry_after_s](Refusal r) {
     auto& st = self->state;
     st.b_done = true;  // there will be no B leg
     end_call(self, "failed");
-    fail_caller(self, status, reason, warning, ra);
+    fail_caller(self, r, {.retry_after = retry_after});
     maybe_finish(self);
   };
   st.media.emplace(cfg.media_address, std::to_string(now_ms()));
   st.media->set_dtmf_modes(cfg.dtmf);
   std::string error;
   if (!st.media->read_offer(st.pending.sdp, &error)) {
-    spdlog::info("call={} leg=a {}: offer not relayable: {}", st.info.id, st.media->warning(),
-                 error);
-    refuse(488, "Not Acceptable Here", st.media->warning(), 0);
+    spdlog::info("call={} leg=a {}: offer not relayable: {}", st.info.id,
+                 warning_id(st.media->refusal()), error);
+    refuse(st.media->refusal());
     return;
   }
   rtp::RelayActorConfig rc;
@@ -559,34 +566,25 @@ void start_with_relay(Self* self, const BridgeConfig& cfg) {
   st.relay = self->spawn(rtp::relay_actor, cfg.relay_engine, st.info.id, me, rc);
   self->monitor(st.relay);
   st.info.media_mode = "relay";
-  const std::uint32_t retry_after = cfg.retry_after_s;
   self->request(st.relay, std::chrono::seconds(2), rtp::allocate_atom::value,
                 st.media->stream_count())
       .then(
           [self, refuse](const rtp::RelayPorts& ports) {
             bridge_guard::run(self, "relay ports", [&] { on_ports(self, refuse, ports); });
           },
-          [self, refuse, retry_after](caf::error& err) {
+          [self, refuse](caf::error& err) {
             bridge_guard::run(self, "relay allocation", [&] {
             auto& st = self->state;
-            spdlog::warn("call={} leg=a {}: media relay allocation failed",
-                         st.info.id,
-                         err.category() == rtp::relay_error_category
-                             ? rtp::to_string(static_cast<rtp::RelayErrc>(err.code()))
-                             : "b2bua.media.error");
+            const bool relay_err = err.category() == rtp::relay_error_category;
+            const auto errc = static_cast<rtp::RelayErrc>(err.code());
+            spdlog::warn("call={} leg=a {}: media relay allocation failed", st.info.id,
+                         relay_err ? rtp::to_string(errc) : warning_id(Refusal::media_error));
             if (st.a_final || st.a_done) {
               st.b_done = true;
               maybe_finish(self);
               return;
             }
-            const bool exhausted =
-                err.category() == rtp::relay_error_category &&
-                err.code() == static_cast<std::uint8_t>(rtp::RelayErrc::pool_exhausted);
-            if (exhausted) {
-              refuse(503, "Service Unavailable", "b2bua.media.ports_exhausted", retry_after);
-            } else {
-              refuse(500, "Server Internal Error", "b2bua.media.error", 0);
-            }
+            refuse(relay_err ? rtp::refusal_of(errc) : Refusal::media_error);
             });
           });
 }
@@ -638,9 +636,8 @@ void on_failover_timeout(Self* self, LegId leg) {
   report(self, false, 0, "no response within " + std::to_string(st.cfg.failover_timeout_ms) + " ms");
   leg_info(st, false).state = "failed";
   leg_info(st, false).last_status = 408;
-  LegEvent timeout = make_event(leg, LegEventKind::failed, 408, "Request Timeout");
-  timeout.warning = "b2bua.target.timeout";
-  st.last_error = timeout;
+  LegEvent timeout = make_event(leg, LegEventKind::failed);
+  st.last_error = apply_refusal(timeout, Refusal::target_timeout);
   SipAction abandon;
   abandon.leg = leg;
   abandon.kind = SipActionKind::abandon;
@@ -656,7 +653,7 @@ void on_no_answer(Self* self) {
   spdlog::info("call={} leg=b no answer after timeout: cancelling", st.info.id);
   end_call(self, "no_answer");
   to_leg(self, false, LegEventKind::cancelled);
-  fail_caller(self, 480, "Temporarily Unavailable", "b2bua.call.no_answer");
+  fail_caller(self, Refusal::call_no_answer);
 }
 
 void abort_steps(Self* self, const std::string& what) {
@@ -685,7 +682,7 @@ void abort_steps(Self* self, const std::string& what) {
     if (!st.b_done) {
       to_leg(self, false, LegEventKind::cancelled);
     }
-    fail_caller(self, 500, "Server Internal Error", "b2bua.internal");
+    fail_caller(self, Refusal::internal);
   }
   maybe_finish(self);
 }

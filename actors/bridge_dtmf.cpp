@@ -5,6 +5,7 @@
 
 #include "actors/bridge_midcall.hpp"
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/refusal.hpp"
 #include "rtp/relay_actor.hpp"
 
 namespace b2bua::bridge_dtmf {
@@ -79,7 +80,7 @@ bool on_info_response(Self* self, Party from, const LegEvent& ev) {
     spdlog::debug("call={} leg={} {} to our DTMF INFO", st.info.id, name(from), ev.status);
     return true;
   }
-  if (ev.warning == "b2bua.dialog.ended") {
+  if (ev.warning == warning_id(Refusal::dialog_ended)) {
     return false;  // that leg is gone (RFC 5057): the usual 500 to the sender, then the BYE
   }
   auto d = st.dtmf.on_info_response(from, ev.txn, ev.status);

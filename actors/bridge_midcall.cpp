@@ -9,6 +9,7 @@
 #include "actors/bridge_guard.hpp"
 #include "actors/dtmf_info.hpp"
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/refusal.hpp"
 #include "rtp/relay_actor.hpp"
 
 namespace b2bua::midcall {
@@ -16,9 +17,9 @@ namespace b2bua::midcall {
 namespace {
 
 const char* name(Party p) { return p == Party::a ? "a" : "b"; }
-// The Warning id of an SDP MediaSession refused (bypass mode has no SDP to refuse).
-const char* warning(const BridgeState& st) {
-  return st.media ? st.media->warning() : "b2bua.sdp.unparseable";
+// Why the MediaSession refused an SDP (bypass mode has no SDP to refuse).
+Refusal sdp_refusal(const BridgeState& st) {
+  return st.media ? st.media->refusal() : Refusal::sdp_unparseable;
 }
 rtp::Side side(Party p) { return p == Party::a ? rtp::Side::a : rtp::Side::b; }
 LegInfo& leg_info(BridgeState& st, Party p) { return st.info.legs[p == Party::a ? 0 : 1]; }
@@ -34,18 +35,35 @@ void send_to(Self* self, Party p, LegEventKind kind, LegEvent cmd) {
 }
 
 // A final response of b2buad's own to request `txn` of `to`'s peer.
-void refuse(Self* self, Party to, std::uint64_t txn, int status, const char* reason,
-            const char* warning, std::uint32_t retry_after = 0) {
+void refuse(Self* self, Party to, std::uint64_t txn, Refusal refusal,
+            const RefusalContext& ctx = {}) {
   LegEvent r;
-  r.status = status;
-  r.reason = reason;
-  r.warning = warning;
+  apply_refusal(r, refusal, ctx);
   r.txn = txn;
-  r.retry_after = retry_after;
   send_to(self, to, LegEventKind::reanswer, std::move(r));
 }
 
-bool ends_far_dialog(const LegEvent& ev) { return ev.warning == "b2bua.dialog.ended"; }
+bool ends_far_dialog(const LegEvent& ev) {
+  return ev.warning == warning_id(Refusal::dialog_ended);
+}
+
+// The far leg's final response (`min_status` or above) to a request relayed to it, as the answer
+// to the sender's request: relayed, unless it ended the far dialog (500 b2bua.dialog.ended) or is
+// no SIP status (500 b2bua.internal).
+LegEvent relayed_failure(const LegEvent& ev, int min_status) {
+  LegEvent resp;
+  if (ends_far_dialog(ev)) {
+    return apply_refusal(resp, Refusal::dialog_ended, {.retry_after = ev.retry_after});
+  }
+  if (ev.status < min_status || ev.status >= 700) {
+    return apply_refusal(resp, Refusal::internal);
+  }
+  resp.status = ev.status;
+  resp.reason = ev.reason;
+  resp.warning = ev.warning;
+  resp.retry_after = ev.retry_after;
+  return resp;
+}
 
 void publish(Self* self) {
   if (self->state.registry) {
@@ -114,10 +132,11 @@ void relay_answer(Self* self, Party from, const OpenOffer& open, const LegEvent&
     std::optional<std::string> out = ev.sdp;
     if (ev.sdp.empty() || (st.media && !(out = st.media->reoffer(side(from), ev.sdp, &error)))) {
       spdlog::warn("call={} leg={} {}: no usable offer in the 200 to a "
-                   "re-INVITE without SDP: {}", st.info.id, name(from), warning(st), error);
+                   "re-INVITE without SDP: {}", st.info.id, name(from),
+                   warning_id(sdp_refusal(st)), error);
       st.oa.reset();
       send_to(self, from, LegEventKind::reanswer, [] { LegEvent a; a.method = "ACK"; return a; }());
-      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", warning(st));
+      refuse(self, open.from, open.txn, sdp_refusal(st));
       return;
     }
     resp.sdp = std::move(*out);
@@ -129,10 +148,10 @@ void relay_answer(Self* self, Party from, const OpenOffer& open, const LegEvent&
     auto out = st.media->reanswer(ev.sdp, &peers, &error);
     if (!out) {
       spdlog::warn("call={} leg={} {}: answer not relayable: {}", st.info.id,
-                   name(from), warning(st), error);
+                   name(from), warning_id(sdp_refusal(st)), error);
       st.media->drop_reoffer();
       st.offer_holds.reset();
-      refuse(self, open.from, open.txn, 488, "Not Acceptable Here", warning(st));
+      refuse(self, open.from, open.txn, sdp_refusal(st));
       return;
     }
     resp.sdp = std::move(*out);
@@ -164,7 +183,7 @@ void relay_ack(Self* self, Party from, const LegEvent& ev) {
       bridge_dtmf::on_media(self);
     } else {
       spdlog::warn("call={} leg={} {}: answer in the ACK not relayable: {}",
-                   st.info.id, name(from), warning(st), error);
+                   st.info.id, name(from), warning_id(sdp_refusal(st)), error);
       st.media->drop_reoffer();
       ack.sdp.clear();
     }
@@ -188,8 +207,8 @@ bool early_offer_allowed(Self* self, Party from, const LegEvent& ev) {
   }
   spdlog::info("call={} leg={} b2bua.offer.early_pending: {} before the early answer refused",
                st.info.id, name(from), ev.method);
-  refuse(self, from, ev.txn, 500, "Server Internal Error", "b2bua.offer.early_pending",
-         st.oa.pick_retry_after());
+  refuse(self, from, ev.txn, Refusal::offer_early_pending,
+         {.retry_after = st.oa.pick_retry_after()});
   return false;
 }
 
@@ -198,7 +217,7 @@ void on_reoffer(Self* self, Party from, const LegEvent& ev) {
   if (st.ending || st.a_done || st.b_done || (!st.answered && st.a_final)) {
     spdlog::info("call={} leg={} b2bua.offer.no_call: {} outside a call refused", st.info.id,
                  name(from), ev.method);
-    refuse(self, from, ev.txn, 488, "Not Acceptable Here", "b2bua.offer.no_call");
+    refuse(self, from, ev.txn, Refusal::offer_no_call);
     return;
   }
   if (!st.answered && !early_offer_allowed(self, from, ev)) {
@@ -212,15 +231,14 @@ void on_reoffer(Self* self, Party from, const LegEvent& ev) {
     // (RFC 3261 14.2, RFC 3311 5.2): 500 with Retry-After.
     spdlog::info("call={} leg={} b2bua.offer.pending: a second {} while its offer is open",
                  st.info.id, name(from), ev.method);
-    refuse(self, from, ev.txn, 500, "Server Internal Error", "b2bua.offer.pending",
-           st.oa.pick_retry_after());
+    refuse(self, from, ev.txn, Refusal::offer_pending, {.retry_after = st.oa.pick_retry_after()});
     return;
   }
   if (!st.oa.idle() || (st.answered && !st.a_confirmed)) {
     // Glare (RFC 3261 14.1): an offer is open across the bridge (or the caller's ACK, which
     // completes the first one, has not arrived). The peer retries after its own random delay.
     spdlog::debug("call={} leg={} glare: 491 to a {}", st.info.id, name(from), ev.method);
-    refuse(self, from, ev.txn, 491, "Request Pending", "b2bua.offer.glare");
+    refuse(self, from, ev.txn, Refusal::offer_glare);
     return;
   }
   std::string offer = ev.sdp;
@@ -229,8 +247,8 @@ void on_reoffer(Self* self, Party from, const LegEvent& ev) {
     auto out = st.media->reoffer(side(from), offer, &error);
     if (!out) {
       spdlog::warn("call={} leg={} {}: re-offer not relayable: {}", st.info.id,
-                   name(from), warning(st), error);
-      refuse(self, from, ev.txn, 488, "Not Acceptable Here", warning(st));
+                   name(from), warning_id(sdp_refusal(st)), error);
+      refuse(self, from, ev.txn, sdp_refusal(st));
       return;
     }
     offer = std::move(*out);
@@ -268,14 +286,9 @@ void on_reanswer(Self* self, Party from, const LegEvent& ev) {
         st.media->drop_reoffer();
       }
       st.offer_holds.reset();
-      LegEvent resp;
       // A status that ended the far dialog (RFC 5057) says nothing about the offerer's: 500, then
       // the bridge ends the call with that status as the Reason of the offerer's BYE.
-      const bool relayable = ev.status >= 300 && ev.status < 700 && !ends_far_dialog(ev);
-      resp.status = relayable ? ev.status : 500;
-      resp.reason = relayable ? ev.reason : "Server Internal Error";
-      resp.warning = ev.warning;
-      resp.retry_after = ev.retry_after;
+      LegEvent resp = relayed_failure(ev, 300);
       resp.txn = open.txn;
       send_to(self, open.from, LegEventKind::reanswer, std::move(resp));
       return;
@@ -308,20 +321,15 @@ void on_info(Self* self, Party from, const LegEvent& ev) {
       return;  // ours, or a refusal that sends the digit as RFC 4733 events instead
     }
     // The far side's answer to the INFO we relayed: it answers the sender's INFO.
-    LegEvent resp;
-    const bool relayable = ev.status >= 200 && ev.status < 700 && !ends_far_dialog(ev);
-    resp.status = relayable ? ev.status : 500;
-    resp.reason = relayable ? ev.reason : "Server Internal Error";
-    resp.warning = ev.warning;
+    LegEvent resp = relayed_failure(ev, 200);
+    resp.retry_after = 0;  // an INFO's answer carries none
     resp.txn = ev.txn;
     send_to(self, other(from), LegEventKind::info, std::move(resp));
     return;
   }
   if (!st.answered || st.ending || st.a_done || st.b_done) {
     LegEvent resp;
-    resp.status = 488;
-    resp.reason = "Not Acceptable Here";
-    resp.warning = "b2bua.info.no_call";
+    apply_refusal(resp, Refusal::info_no_call);
     resp.txn = ev.txn;
     send_to(self, from, LegEventKind::info, std::move(resp));
     return;

@@ -4,6 +4,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/refusal.hpp"
 
 namespace b2bua {
 
@@ -120,10 +121,14 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
         return a;
       case LegEventKind::failed:
         a.kind = SipActionKind::respond;
-        a.status = cmd.status >= 300 && cmd.status < 700 ? cmd.status : 500;
-        a.reason = a.status == cmd.status ? cmd.reason : "Server Internal Error";
-        a.warning = cmd.warning;
-        a.retry_after = cmd.retry_after;
+        if (cmd.status >= 300 && cmd.status < 700) {
+          a.status = cmd.status;
+          a.reason = cmd.reason;
+          a.warning = cmd.warning;
+          a.retry_after = cmd.retry_after;
+        } else {
+          apply_refusal(a, Refusal::internal);  // no error status: never sent as one
+        }
         final = true;
         return a;
       case LegEventKind::bye:
@@ -136,9 +141,10 @@ std::optional<SipAction> CallLegState::on_bridge(const LegEvent& cmd) {
         }
         if (!final) {  // not answered yet: the caller gets an error instead
           a.kind = SipActionKind::respond;
-          a.status = cmd.status >= 300 ? cmd.status : 503;
-          a.reason = cmd.status >= 300 ? cmd.reason : "Service Unavailable";
-          a.warning = cmd.warning.empty() ? "b2bua.call.ended" : cmd.warning;
+          apply_refusal(a, Refusal::call_ended, {.status = cmd.status, .reason = cmd.reason});
+          if (!cmd.warning.empty()) {
+            a.warning = cmd.warning;  // the BYE's own cause (e.g. b2bua.dialog.ended)
+          }
           final = true;
           return a;
         }

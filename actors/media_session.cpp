@@ -48,10 +48,10 @@ std::optional<std::uint8_t> free_payload_type(const rtp::SdpStream& s) {
 
 Party party(rtp::Side s) { return s == rtp::Side::a ? Party::a : Party::b; }
 
-// The Warning id when a live stream of `info` has an address the relay cannot send to (with a
-// one-line `error`), nullptr when every one is an IP literal of the relay's family. A disabled
+// The refusal when a live stream of `info` has an address the relay cannot send to (with a
+// one-line `error`), nothing when every one is an IP literal of the relay's family. A disabled
 // stream (port 0) and an old-style hold (c=IN IP4 0.0.0.0) need none.
-const char* unrelayable(const rtp::SdpInfo& info, bool ipv6, std::string* error) {
+std::optional<Refusal> unrelayable(const rtp::SdpInfo& info, bool ipv6, std::string* error) {
   for (std::size_t i = 0; i < info.streams.size(); ++i) {
     const auto& s = info.streams[i];
     if (s.port == 0 || s.hold_zero_address) {
@@ -59,35 +59,35 @@ const char* unrelayable(const rtp::SdpInfo& info, bool ipv6, std::string* error)
     }
     const std::string where = "m= line " + std::to_string(i + 1) + ": c= ";
     const std::string addr = s.address.substr(0, 64);
-    const char* warning = nullptr;
+    std::optional<Refusal> refusal;
     std::string why;
     switch (s.address_kind) {
       case rtp::AddressKind::ip4:
       case rtp::AddressKind::ip6:
         if ((s.address_kind == rtp::AddressKind::ip6) != ipv6) {
-          warning = "b2bua.sdp.address_family";
+          refusal = Refusal::sdp_address_family;
           why = addr + " is " + (ipv6 ? "IPv4" : "IPv6") + ", the media relay " +
                 (ipv6 ? "IPv6" : "IPv4");
         }
         break;
       case rtp::AddressKind::host_name:
-        warning = "b2bua.sdp.unsupported_address";
+        refusal = Refusal::sdp_unsupported_address;
         why = "names a host (" + addr + "); media addresses are not resolved";
         break;
       case rtp::AddressKind::none:
       case rtp::AddressKind::invalid:
-        warning = "b2bua.sdp.unparseable";
+        refusal = Refusal::sdp_unparseable;
         why = "address \"" + addr + "\" is no IP literal of its type";
         break;
     }
-    if (warning != nullptr) {
+    if (refusal) {
       if (error) {
         *error = where + why;
       }
-      return warning;
+      return refusal;
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -99,13 +99,13 @@ MediaSession::MediaSession(std::string address, std::string session_id)
 }
 
 std::optional<rtp::SdpInfo> MediaSession::read(const std::string& sdp, std::string* error) {
-  warning_ = "b2bua.sdp.unparseable";
+  refusal_ = Refusal::sdp_unparseable;
   auto info = rtp::parse_sdp(sdp, error);
   if (!info) {
     return std::nullopt;
   }
-  if (const char* w = unrelayable(*info, ipv6_, error)) {
-    warning_ = w;
+  if (auto r = unrelayable(*info, ipv6_, error)) {
+    refusal_ = *r;
     return std::nullopt;
   }
   return info;
@@ -238,7 +238,7 @@ std::optional<std::string> MediaSession::reanswer(const std::string& sdp,
                                                   std::vector<rtp::PeerUpdate>* peers,
                                                   std::string* error) {
   if (!reoffer_) {
-    warning_ = "b2bua.sdp.unparseable";
+    refusal_ = Refusal::sdp_unparseable;
     if (error) {
       *error = "no open re-offer";
     }

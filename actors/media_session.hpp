@@ -9,6 +9,7 @@
 
 #include "actors/dtmf_policy.hpp"
 #include "actors/protocol/call_types.hpp"
+#include "actors/protocol/refusal.hpp"
 #include "rtp/relay_types.hpp"
 #include "rtp/sdp_rewriter.hpp"
 
@@ -20,15 +21,15 @@ public:
   /// own o= session id (decimal), so that the peers' ids never cross the bridge.
   MediaSession(std::string address, std::string session_id);
 
-  /// Reads the caller's offer. False (and a one-line `error`; warning() says why) when it cannot
+  /// Reads the caller's offer. False (and a one-line `error`; refusal() says why) when it cannot
   /// be relayed.
   bool read_offer(const std::string& sdp, std::string* error);
-  /// The Warning id of the last SDP refused by read_offer, answer_for_caller, reoffer or
-  /// reanswer (all 488): "b2bua.sdp.unsupported_address" when a live stream's c= names a host
-  /// (b2buad does not resolve names on the media path), "b2bua.sdp.address_family" when it is an
-  /// address of the other IP family than b2buad's media address, "b2bua.sdp.unparseable" for
-  /// anything else (unreadable SDP, garbage addresses, other m= lines than the call's).
-  const char* warning() const { return warning_; }
+  /// Why the last SDP refused by read_offer, answer_for_caller, reoffer or reanswer was (all 488):
+  /// sdp_unsupported_address when a live stream's c= names a host (b2buad does not resolve names
+  /// on the media path), sdp_address_family when it is an address of the other IP family than
+  /// b2buad's media address, sdp_unparseable for anything else (unreadable SDP, garbage
+  /// addresses, other m= lines than the call's).
+  Refusal refusal() const { return refusal_; }
   /// Number of m= lines, i.e. of relay streams to allocate.
   std::uint32_t stream_count() const { return static_cast<std::uint32_t>(offer_.streams.size()); }
 
@@ -69,7 +70,7 @@ public:
   LegTelephoneEvent telephone_event(rtp::Side side) const;
 
 private:
-  /// parse_sdp, then every live stream's address checked against ours (sets warning_).
+  /// parse_sdp, then every live stream's address checked against ours (sets refusal_).
   std::optional<rtp::SdpInfo> read(const std::string& sdp, std::string* error);
   static std::vector<rtp::PeerUpdate> peers_of(const rtp::SdpInfo& info, rtp::Side side);
   std::vector<rtp::LocalStream> local_for(rtp::Side side, const rtp::SdpInfo& info) const;
@@ -91,7 +92,7 @@ private:
 
   std::string address_;
   bool ipv6_ = false;  ///< address_ is IPv6: the relay's sockets and peers are
-  const char* warning_ = "b2bua.sdp.unparseable";
+  Refusal refusal_ = Refusal::sdp_unparseable;
   rtp::SdpInfo offer_;                   ///< the caller's side (its first offer, then updates)
   std::optional<rtp::SdpInfo> answer_;   ///< the callee's side
   std::optional<ReOffer> reoffer_;       ///< the open mid-call offer

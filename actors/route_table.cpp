@@ -179,7 +179,8 @@ std::vector<RouteRule> sort_rules(std::vector<RouteRule> rules) {
 
 RouteDecision decision_of(const RouteRule& rule) {
   if (rule.action == "reject") {
-    auto d = RouteDecision::reject(rule.reject_status, rule.reject_reason, "b2bua.route.rejected");
+    auto d = RouteDecision::reject(Refusal::route_rejected,
+                                   {.status = rule.reject_status, .reason = rule.reject_reason});
     d.route_name = rule.name;
     return d;
   }
@@ -190,7 +191,7 @@ RouteDecision decision_of(const RouteRule& rule) {
   // action; a rule list built by code might, and that is our fault, not the caller's.
   const bool routes = rule.action == "route" || rule.action == "queue";
   if (!routes || (rule.targets.empty() && rule.group.empty())) {
-    return RouteDecision::reject(500, "Server Internal Error", "b2bua.route.bad_rule");
+    return RouteDecision::reject(Refusal::route_bad_rule);
   }
   auto d = rule.group.empty() ? RouteDecision::route_to(rule.targets.front(), rule.name)
                               : RouteDecision::route_to_group(rule.group, rule.name);
@@ -215,7 +216,7 @@ RouteDecision decide(const std::vector<RouteRule>& rules, const IncomingCall& ca
       return decision_of(rule);
     }
   }
-  return RouteDecision::reject(404, "Not Found", "b2bua.route.no_match");
+  return RouteDecision::reject(Refusal::route_no_match);
 }
 
 std::vector<HeaderField> apply_header_policy(const HeaderPolicy& policy,

@@ -12,6 +12,7 @@
 
 #include "actors/call_registry.hpp"
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/refusal.hpp"
 
 namespace b2bua {
 
@@ -19,15 +20,13 @@ namespace {
 
 using Self = caf::stateful_actor<RouterState>;
 
-void answer(SipPort& sip, LegId leg, int status, std::string reason, std::string warning,
-            std::uint32_t retry_after = 0) {
+void answer(SipPort& sip, LegId leg, int status, std::string reason, std::string warning) {
   SipAction a;
   a.leg = leg;
   a.kind = SipActionKind::respond;
   a.status = status;
   a.reason = std::move(reason);
   a.warning = std::move(warning);
-  a.retry_after = retry_after;
   sip.execute(std::move(a));
 }
 
@@ -57,6 +56,18 @@ void refused(Self* self, const caf::actor& registry, const IncomingCall& call, i
   if (registry) {
     self->send(registry, ended_atom::value, refused_call_info(call, status, warning, route));
   }
+}
+
+// Refuses a call the router holds: the caller's response and the call's record, from the table
+// (Retry-After, where the refusal has one, is limits.retry_after_s).
+void refuse(Self* self, const RouterConfig& cfg, SipPort& sip, const caf::actor& registry,
+            const IncomingCall& call, Refusal r, const std::string& route = {}) {
+  SipAction a;
+  a.leg = call.leg;
+  a.kind = SipActionKind::respond;
+  apply_refusal(a, r, {.retry_after = cfg.retry_after_s});
+  refused(self, registry, call, a.status, a.warning, route);
+  sip.execute(std::move(a));
 }
 
 }  // namespace
@@ -189,8 +200,7 @@ void enqueue(Self* self, const RouterConfig& cfg, SipPort& sip, IncomingCall cal
   auto& st = self->state;
   const LegId leg = call.leg;
   if (st.queue.size() >= cfg.queue_max) {
-    answer(sip, leg, 503, "Service Unavailable", "b2bua.queue.full", cfg.retry_after_s);
-    refused(self, registry, call, 503, "b2bua.queue.full", d.route_name);
+    refuse(self, cfg, sip, registry, call, Refusal::queue_full, d.route_name);
     return;
   }
   spdlog::info("call={} queued (priority {}, {} waiting)", leg, d.queue_priority, st.queue.size());
@@ -248,18 +258,15 @@ void on_decision(Self* self, const RouterConfig& cfg, IncomingCall call, RouteDe
   auto attempts = resolve(d, call, cfg, backends, looped, unknown_group);
   if (unknown_group) {
     spdlog::error("call={} route {} names unknown backend group {}", leg, d.route_name, d.group);
-    answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.unknown_group");
-    refused(self, registry, call, 500, "b2bua.route.unknown_group", d.route_name);
+    refuse(self, cfg, *sip, registry, call, Refusal::route_unknown_group, d.route_name);
     return;
   }
   if (attempts.empty()) {
     if (looped) {
       spdlog::warn("call={} route target is b2buad itself: refused as a loop", leg);
-      answer(*sip, leg, 482, "Loop Detected", "b2bua.sip.loop");
-      refused(self, registry, call, 482, "b2bua.sip.loop", d.route_name);
+      refuse(self, cfg, *sip, registry, call, Refusal::sip_loop, d.route_name);
     } else {
-      answer(*sip, leg, 503, "Service Unavailable", "b2bua.backend.all_down", cfg.retry_after_s);
-      refused(self, registry, call, 503, "b2bua.backend.all_down", d.route_name);
+      refuse(self, cfg, *sip, registry, call, Refusal::backend_all_down, d.route_name);
     }
     return;
   }
@@ -284,8 +291,7 @@ void decided(Self* self, const RouterConfig& cfg, LegId leg, RouteDecision d,
   IncomingCall call = std::move(i->second);
   self->state.pending.erase(i);
   if (self->state.draining) {
-    answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
-    refused(self, registry, call, 503, "b2bua.draining");
+    refuse(self, cfg, *sip, registry, call, Refusal::draining);
     return;
   }
   on_decision(self, cfg, std::move(call), std::move(d), transport, registry, sip, backends);
@@ -324,8 +330,7 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
       [=](incoming_atom, IncomingCall& call) {
         LegId leg = call.leg;
         if (self->state.draining) {
-          answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
-          refused(self, registry, call, 503, "b2bua.draining");
+          refuse(self, cfg, *sip, registry, call, Refusal::draining);
           return;
         }
         auto [it, inserted] = self->state.pending.emplace(leg, std::move(call));
@@ -346,9 +351,9 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
           policy(it->second, std::move(reply));
         } catch (const std::exception& e) {
           spdlog::error("call={} routing policy failed: {}", leg, e.what());
-          refused(self, registry, it->second, 500, "b2bua.route.error");
+          IncomingCall failed = std::move(it->second);
           self->state.pending.erase(leg);
-          answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.error");
+          refuse(self, cfg, *sip, registry, failed, Refusal::route_error);
           return;
         }
         if (auto d = slot->close()) {
@@ -365,8 +370,7 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         auto i = self->state.pending.find(leg);
         if (i != self->state.pending.end()) {
           spdlog::warn("call={} no routing decision within {} ms", leg, cfg.route_timeout_ms);
-          answer(*sip, leg, 500, "Server Internal Error", "b2bua.route.timeout");
-          refused(self, registry, i->second, 500, "b2bua.route.timeout");
+          refuse(self, cfg, *sip, registry, i->second, Refusal::route_timeout);
           self->state.pending.erase(i);
         }
       },
@@ -375,9 +379,8 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         for (auto i = q.begin(); i != q.end(); ++i) {
           if (i->call.leg == leg) {
             spdlog::info("call={} waited its queue timeout: 503", leg);
-            answer(*sip, leg, 503, "Service Unavailable", "b2bua.queue.timeout",
-                   cfg.retry_after_s);
-            refused(self, registry, i->call, 503, "b2bua.queue.timeout", i->decision.route_name);
+            refuse(self, cfg, *sip, registry, i->call, Refusal::queue_timeout,
+                   i->decision.route_name);
             q.erase(i);
             return;
           }
@@ -402,14 +405,11 @@ caf::behavior router_actor(Self* self, RoutePolicy policy, RouterConfig cfg, caf
         auto& st = self->state;
         st.draining = true;
         for (auto& [leg, call] : st.pending) {
-          answer(*sip, leg, 503, "Service Unavailable", "b2bua.draining", cfg.retry_after_s);
-          refused(self, registry, call, 503, "b2bua.draining");
+          refuse(self, cfg, *sip, registry, call, Refusal::draining);
         }
         st.pending.clear();
         for (auto& qc : st.queue) {
-          answer(*sip, qc.call.leg, 503, "Service Unavailable", "b2bua.draining",
-                 cfg.retry_after_s);
-          refused(self, registry, qc.call, 503, "b2bua.draining", qc.decision.route_name);
+          refuse(self, cfg, *sip, registry, qc.call, Refusal::draining, qc.decision.route_name);
         }
         st.queue.clear();
       },

@@ -13,6 +13,10 @@ caf::error make_error(RelayErrc e) {
   return caf::error(static_cast<std::uint8_t>(e), relay_error_category);
 }
 
+Refusal refusal_of(RelayErrc e) noexcept {
+  return e == RelayErrc::pool_exhausted ? Refusal::media_ports_exhausted : Refusal::media_error;
+}
+
 RelayState::~RelayState() {
   if (engine && allocated) {
     engine->release(id);

@@ -42,6 +42,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/protocol/refusal.hpp"
 #include "rtp/relay_control.hpp"
 #include "rtp/relay_types.hpp"
 
@@ -63,6 +64,10 @@ constexpr caf::atom_value relay_error_category = caf::atom("rtp");
 
 /// RelayErrc as a caf::error (category `relay_error_category`, code = the enum value).
 caf::error make_error(RelayErrc e);
+
+/// The refusal the caller gets when the relay fails a call with `e`: media_ports_exhausted for
+/// an empty port pool (503 with Retry-After), media_error for anything else (500).
+Refusal refusal_of(RelayErrc e) noexcept;
 
 struct RelayActorConfig {
   std::uint32_t timeout_s = 30;   ///< media.rtp_timeout_s; 0 = never

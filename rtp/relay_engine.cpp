@@ -5,6 +5,8 @@
 
 #include <sched.h>
 
+#include "actors/protocol/refusal.hpp"
+
 namespace b2bua::rtp {
 
 const char* to_string(RelayErrc e) noexcept {
@@ -12,7 +14,7 @@ const char* to_string(RelayErrc e) noexcept {
     case RelayErrc::ok:
       return "ok";
     case RelayErrc::pool_exhausted:
-      return "b2bua.media.ports_exhausted";
+      return warning_id(Refusal::media_ports_exhausted);  // the id of the caller's 503
     case RelayErrc::unknown_relay:
       return "b2bua.media.unknown_relay";
     case RelayErrc::duplicate_relay:

@@ -8,6 +8,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "actors/protocol/ids.hpp"
+#include "actors/protocol/refusal.hpp"
 
 namespace b2bua {
 
@@ -72,9 +73,10 @@ struct RouteDecision {
   Kind kind = Kind::reject;
   std::string target;      ///< with route: the URI to send the B leg to (first of `targets`)
   std::string route_name;  ///< the rule that matched, for logs and the REST API
-  int status = 404;        ///< with reject (and redirect: 302 unless set to another 3xx)
-  std::string reason = "Not Found";
-  std::string warning = "b2bua.route.no_match";
+  int status = row_of(Refusal::route_no_match).status;  ///< with reject (and redirect: 302
+                                                        ///< unless set to another 3xx)
+  std::string reason = row_of(Refusal::route_no_match).reason;
+  std::string warning = warning_id(Refusal::route_no_match);
   std::string media;       ///< with route: "relay", "bypass", or "" for the configured default
   std::vector<std::string> targets;  ///< with route/queue: tried in order (failover)
   std::string group;       ///< with route/queue: a backend group (instead of targets)
@@ -114,6 +116,11 @@ struct RouteDecision {
     d.reason = std::move(reason);
     d.warning = std::move(warning);
     return d;
+  }
+  /// A reject with one of b2buad's own refusals (the context: a configured status and reason).
+  static RouteDecision reject(Refusal r, const RefusalContext& ctx = {}) {
+    const SipRefusal s = sip_refusal(r, ctx);
+    return reject(s.status, std::string(s.reason), s.warning);
   }
 };
 
