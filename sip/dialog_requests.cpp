@@ -5,7 +5,7 @@ namespace b2bua::sip {
 
 namespace {
 
-const Refusal too_many{500, "Server Internal Error", "b2bua.request.too_many_pending", true};
+constexpr Refusal too_many = table_refusal(b2bua::Refusal::request_too_many_pending);
 
 }  // namespace
 
@@ -14,8 +14,7 @@ OfferIntake DialogRequests::intake_offer(bool has_body, bool has_sdp, bool updat
   OfferIntake out;
   if (has_body && !has_sdp) {
     out.step = OfferStep::refuse;
-    out.refusal =
-        Refusal{415, "Unsupported Media Type", "b2bua.offer.unsupported_body", false, true};
+    out.refusal = table_refusal(b2bua::Refusal::offer_unsupported_body, /*accept_sdp=*/true);
   } else if (!has_sdp && update) {
     out.step = OfferStep::answer_200;
   } else if (early_refusal) {
@@ -67,13 +66,13 @@ std::optional<Refusal> DialogRequests::start_offer(std::string_view method, bool
                                                    const std::optional<Refusal>& early_refusal,
                                                    bool bye_sent) {
   if (offer_out_) {
-    return Refusal{500, "Server Internal Error", "b2bua.offer.overlap"};
+    return table_refusal(b2bua::Refusal::offer_overlap);
   }
   if (early_refusal) {
     return early_refusal;
   }
   if (method != "UPDATE" && (!infos_out_.empty() || bye_sent)) {
-    return Refusal{491, "Request Pending", "b2bua.offer.leg_busy"};
+    return table_refusal(b2bua::Refusal::offer_leg_busy);
   }
   offer_out_ = true;
   offer_update_ = method == "UPDATE";

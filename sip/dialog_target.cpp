@@ -87,11 +87,15 @@ std::string hop_host(const url_t* url) {
   return url->url_host ? std::string(url->url_host) : std::string();
 }
 
-std::string_view warning_for(UriProblem p, bool contact) {
+std::optional<b2bua::Refusal> refusal_for(UriProblem p, bool contact) {
   if (p == UriProblem::none) {
-    return {};
+    return std::nullopt;
   }
-  return contact ? "b2bua.sip.bad_contact" : "b2bua.sip.bad_record_route";
+  if (!contact) {
+    return b2bua::Refusal::sip_bad_record_route;
+  }
+  return p == UriProblem::missing ? b2bua::Refusal::sip_missing_contact
+                                  : b2bua::Refusal::sip_bad_contact;
 }
 
 }  // namespace
@@ -137,20 +141,20 @@ TargetCheck check_dialog_target(const sip_contact_t* contact, const sip_record_r
   if (!contact) {
     if (contact_required) {
       out.problem = UriProblem::missing;
-      out.warning = warning_for(out.problem, true);
+      out.refusal = refusal_for(out.problem, true);
     }
     return out;
   }
   out.problem = contact->m_next ? UriProblem::not_sip : check_request_uri(contact->m_url);
   if (!out.ok()) {
-    out.warning = warning_for(out.problem, true);
+    out.refusal = refusal_for(out.problem, true);
     return out;
   }
   const url_t* first_hop = contact->m_url;
   for (const sip_record_route_t* r = rr; r; r = r->r_next) {
     out.problem = check_request_uri(r->r_url);
     if (!out.ok()) {
-      out.warning = warning_for(out.problem, false);
+      out.refusal = refusal_for(out.problem, false);
       return out;
     }
     // A UAS's route set is the Record-Route list in order (its first entry is the first hop); a

@@ -4,11 +4,14 @@
 // `Contact: *`, a tel: or http: URI), so b2buad refuses such targets before NUA ever uses them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <sofia-sip/sip.h>
 #include <sofia-sip/url.h>
+
+#include "actors/protocol/refusal.hpp"
 
 namespace b2bua::sip {
 
@@ -26,12 +29,15 @@ bool is_ip_literal(std::string_view host);
 /// The verdict on a message that sets or refreshes a dialog's remote target and route set.
 struct TargetCheck {
   UriProblem problem = UriProblem::none;
-  /// Warning id of the refusal (empty when the target is usable).
-  std::string_view warning;
+  /// The refusal (400) when the target is unusable: sip_missing_contact (no Contact at all),
+  /// sip_bad_contact or sip_bad_record_route.
+  std::optional<b2bua::Refusal> refusal;
   /// The first hop (first route entry, else the Contact) is a host name: sending there needs DNS.
   bool needs_lookup = false;
 
   bool ok() const { return problem == UriProblem::none; }
+  /// The refusal's Warning id ("" when the target is usable).
+  std::string_view warning() const { return refusal ? warning_id(*refusal) : ""; }
 };
 
 /// Checks the Contact (exactly one, RFC 3261 8.1.1.8 and 12.1) and every Record-Route entry of a

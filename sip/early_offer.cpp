@@ -18,19 +18,19 @@ std::optional<Refusal> incoming_early_offer(const EarlyDialog& d) {
     return std::nullopt;
   }
   if (d.is_a) {
-    return Refusal{500, "Server Internal Error", "b2bua.offer.early_pending", true};
+    return table_refusal(b2bua::Refusal::offer_early_pending);
   }
-  return Refusal{491, "Request Pending", "b2bua.offer.glare"};
+  return table_refusal(b2bua::Refusal::offer_glare);
 }
 
 std::optional<Refusal> outgoing_early_offer(const EarlyDialog& d, std::string_view method) {
   if (d.is_a && (!d.caller_knows_100rel || d.unreliable_answer)) {
-    return Refusal{488, "Not Acceptable Here", "b2bua.offer.early_unreliable"};
+    return table_refusal(b2bua::Refusal::offer_early_unreliable);
   }
   if (method == "UPDATE" && d.answer_reliable && (!d.is_a || d.answer_pracked)) {
     return std::nullopt;
   }
-  return Refusal{500, "Server Internal Error", "b2bua.offer.early_pending", true};
+  return table_refusal(b2bua::Refusal::offer_early_pending);
 }
 
 }  // namespace b2bua::sip

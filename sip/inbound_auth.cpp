@@ -75,21 +75,20 @@ bool InboundAuth::applies(const char* method) const {
 }
 
 AuthOutcome InboundAuth::challenge(std::int64_t now_s, bool stale) {
-  AuthOutcome out;
-  out.status = proxy_ ? 407 : 401;
-  out.phrase = proxy_ ? "Proxy Authentication Required" : "Unauthorized";
-  out.warning = stale ? "b2bua.auth.stale" : "b2bua.auth.challenge";
+  using R = b2bua::Refusal;
+  const R r = stale ? (proxy_ ? R::auth_proxy_stale : R::auth_stale)
+                    : (proxy_ ? R::auth_proxy_challenge : R::auth_challenge);
+  AuthOutcome out = refuse(r, stale ? 3 : 2);
   out.challenges = digest_.challenges(now_s, stale);
-  out.result = stale ? 3 : 2;
   return out;
 }
 
-AuthOutcome InboundAuth::refuse(int status, const char* phrase, const char* warning,
-                                std::size_t result) {
+AuthOutcome InboundAuth::refuse(b2bua::Refusal r, std::size_t result) {
+  const RefusalRow& row = row_of(r);
   AuthOutcome out;
-  out.status = status;
-  out.phrase = phrase;
-  out.warning = warning;
+  out.status = row.status;
+  out.phrase = row.reason;
+  out.warning = row.warning;
   out.result = result;
   return out;
 }
@@ -100,7 +99,8 @@ void InboundAuth::count_failure(const IpBytes* src, std::int64_t now_s) {
     const bool v4 = (*src)[10] == 0xff && (*src)[11] == 0xff &&
                     std::all_of(src->begin(), src->begin() + 10, [](auto b) { return b == 0; });
     inet_ntop(v4 ? AF_INET : AF_INET6, src->data() + (v4 ? 12 : 0), text, sizeof text);
-    spdlog::warn("b2bua.auth.rate_limited: source {} blocked for {} s after {} failures", text,
+    spdlog::warn("{}: source {} blocked for {} s after {} failures",
+                 warning_id(b2bua::Refusal::auth_rate_limited), text,
                  digest_.settings().block_s, digest_.settings().max_failures);
   }
 }
@@ -115,7 +115,7 @@ AuthOutcome InboundAuth::check(msg_t* msg, const sip_t* sip, std::int64_t now_s)
     }
   }
   if (src && limiter_.blocked(*src, now_s)) {
-    return refuse(403, "Forbidden", "b2bua.auth.rate_limited", 7);
+    return refuse(b2bua::Refusal::auth_rate_limited, 7);
   }
   const msg_auth_t* list = proxy_ ? sip->sip_proxy_authorization : sip->sip_authorization;
   std::optional<DigestCredentials> mine;
@@ -139,7 +139,7 @@ AuthOutcome InboundAuth::check(msg_t* msg, const sip_t* sip, std::int64_t now_s)
   if (!mine) {
     if (malformed) {
       count_failure(from, now_s);
-      return refuse(400, "Bad Request", "b2bua.auth.malformed", 6);
+      return refuse(b2bua::Refusal::auth_malformed, 6);
     }
     return challenge(now_s, false);
   }
@@ -165,15 +165,15 @@ AuthOutcome InboundAuth::check(msg_t* msg, const sip_t* sip, std::int64_t now_s)
       return challenge(now_s, false);
     case DigestVerdict::malformed:
       count_failure(from, now_s);
-      return refuse(400, "Bad Request", "b2bua.auth.malformed", 6);
+      return refuse(b2bua::Refusal::auth_malformed, 6);
     case DigestVerdict::replay:
       count_failure(from, now_s);
-      return refuse(403, "Forbidden", "b2bua.auth.replay", 5);
+      return refuse(b2bua::Refusal::auth_replay, 5);
     case DigestVerdict::failed:
       break;
   }
   count_failure(from, now_s);
-  return refuse(403, "Forbidden", "b2bua.auth.failed", 4);
+  return refuse(b2bua::Refusal::auth_failed, 4);
 }
 
 }  // namespace b2bua::sip

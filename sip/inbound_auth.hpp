@@ -11,13 +11,15 @@
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
 
+#include "actors/protocol/refusal.hpp"
 #include "sip/auth_guard.hpp"
 #include "sip/digest_auth.hpp"
 
 namespace b2bua::sip {
 
 struct AuthOutcome {
-  int status = 0;  ///< 0: let the request through; else the response to send
+  // 0: let the request through; else the response to send (a row of the refusal table).
+  int status = 0;
   const char* phrase = "";
   std::string warning;                  ///< Warning id, e.g. "b2bua.auth.challenge"
   std::vector<std::string> challenges;  ///< WWW-/Proxy-Authenticate values (401/407)
@@ -42,7 +44,7 @@ class InboundAuth {
 
  private:
   AuthOutcome challenge(std::int64_t now_s, bool stale);
-  AuthOutcome refuse(int status, const char* phrase, const char* warning, std::size_t result);
+  AuthOutcome refuse(b2bua::Refusal r, std::size_t result);
   void count_failure(const IpBytes* src, std::int64_t now_s);
 
   DigestAuth digest_;

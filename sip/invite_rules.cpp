@@ -33,15 +33,15 @@ std::optional<Refusal> check_invite(const sip_t* sip) {
   }
   const url_t* ruri = sip->sip_request->rq_url;
   if (ruri && ruri->url_headers && *ruri->url_headers) {
-    return Refusal{400, "Bad Request-URI", "b2bua.sip.bad_request_uri"};
+    return table_refusal(b2bua::Refusal::sip_bad_request_uri);
   }
   const bool has_body = sip->sip_payload && sip->sip_payload->pl_len > 0;
   if (has_body && sip->sip_content_type && sip->sip_content_type->c_type &&
       !is(sip->sip_content_type->c_type, "application/sdp")) {
-    return Refusal{415, "Unsupported Media Type", "b2bua.offer.unsupported_body", false, true};
+    return table_refusal(b2bua::Refusal::offer_unsupported_body, /*accept_sdp=*/true);
   }
   if (refuses_sdp(sip->sip_accept)) {
-    return Refusal{406, "Not Acceptable", "b2bua.sdp.not_acceptable", false, true};
+    return table_refusal(b2bua::Refusal::sdp_not_acceptable, /*accept_sdp=*/true);
   }
   return std::nullopt;
 }

@@ -7,6 +7,8 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_util.h>
 
+#include "actors/protocol/refusal.hpp"
+
 namespace b2bua::sip {
 
 namespace {
@@ -18,15 +20,20 @@ bool internal_code(int status) { return status > 699; }
 // as it is, it would ask the other party for credentials it cannot have.
 void refused_credentials(LegEvent& ev) {
   if (ev.status == 401 || ev.status == 407) {
-    ev.status = 403;
-    ev.reason = "Forbidden";
-    ev.warning = "b2bua.target.auth_failed";
+    apply_refusal(ev, b2bua::Refusal::target_auth_failed, {.retry_after = ev.retry_after});
   }
 }
 
-const char* local_failure(int status) {
-  return status == 408 ? "b2bua.target.timeout" : "b2bua.target.unreachable";
+// A failure no peer sent (sofia made the status: no response in time, no transport): that status
+// goes on, with our Warning.
+void local_failure(LegEvent& ev, int status) {
+  using R = b2bua::Refusal;
+  apply_refusal(ev, status == 408 ? R::target_timeout : R::target_unreachable,
+                {.status = ev.status, .reason = ev.reason});
 }
+
+// NUA's internal codes go on as b2bua.internal's status and reason (500).
+constexpr SipRefusal internal_error = sip_refusal(b2bua::Refusal::internal);
 
 }  // namespace
 
@@ -88,11 +95,11 @@ LegEvent invite_response_event(LegId leg, const PeerResponse& r, bool heard) {
   // all; a 408 before any provisional response is that timeout.
   const bool local = !r.from_peer || (r.status == 408 && !heard);
   if (internal_code(r.status)) {
-    ev.status = 500;
-    ev.reason = "Server Internal Error";
+    ev.status = internal_error.status;
+    ev.reason = internal_error.reason;
   }
   if (local) {
-    ev.warning = local_failure(r.status);
+    local_failure(ev, r.status);
   }
   refused_credentials(ev);
   ev.retry_after = r.retry_after;
@@ -104,12 +111,12 @@ DialogResponse reoffer_response_event(LegId leg, bool update, const PeerResponse
   const bool internal = internal_code(r.status);
   DialogResponse out;
   LegEvent& ev = out.event;
-  ev = make_event(leg, LegEventKind::reanswer, internal ? 500 : r.status,
-                  internal ? "Server Internal Error" : r.phrase);
+  ev = make_event(leg, LegEventKind::reanswer, internal ? internal_error.status : r.status,
+                  internal ? std::string(internal_error.reason) : r.phrase);
   ev.method = update ? "UPDATE" : "INVITE";
   ev.sdp = r.sdp;
   if (!r.from_peer && r.status >= 300 && r.status != 491) {
-    ev.warning = local_failure(r.status);
+    local_failure(ev, r.status);
   }
   if (r.status >= 300) {
     ev.retry_after = r.retry_after;
@@ -118,7 +125,7 @@ DialogResponse reoffer_response_event(LegId leg, bool update, const PeerResponse
   out.dialog_ended = ends_dialog(use.answered, use.bye_sent, r.status,
                                  update ? sip_method_update : sip_method_invite);
   if (out.dialog_ended) {
-    ev.warning = "b2bua.dialog.ended";
+    ev.warning = warning_id(b2bua::Refusal::dialog_ended);
   }
   return out;
 }
@@ -126,11 +133,12 @@ DialogResponse reoffer_response_event(LegId leg, bool update, const PeerResponse
 DialogResponse info_response_event(LegId leg, const PeerResponse& r, DialogUse use) {
   DialogResponse out;
   LegEvent& ev = out.event;
-  ev = make_event(leg, LegEventKind::info, internal_code(r.status) ? 500 : r.status, r.phrase);
+  ev = make_event(leg, LegEventKind::info,
+                  internal_code(r.status) ? internal_error.status : r.status, r.phrase);
   refused_credentials(ev);
   out.dialog_ended = ends_dialog(use.answered, use.bye_sent, r.status, sip_method_info);
   if (out.dialog_ended) {
-    ev.warning = "b2bua.dialog.ended";
+    ev.warning = warning_id(b2bua::Refusal::dialog_ended);
   }
   return out;
 }

@@ -71,10 +71,8 @@ void SipStack::Impl::sweep_deadlines() {
     spdlog::info("sip: leg={} no PRACK for our reliable 18x within 64*T1: 504", rec->id);
     SipAction a;
     a.leg = rec->id;
-    a.status = 504;
-    a.reason = "Server Time-out";
-    a.warning = "b2bua.call.no_prack";
-    respond(rec, a);  // the caller's leg ends; the bridge BYEs the answered callee
+    // The caller's leg ends; the bridge BYEs the answered callee.
+    respond(rec, apply_refusal(a, b2bua::Refusal::call_no_prack));
   }
   for (LegRec* rec : cancelled) {
     spdlog::info("sip: leg={} no final response 64*T1 after CANCEL: taken as cancelled", rec->id);
@@ -87,10 +85,8 @@ void SipStack::Impl::sweep_deadlines() {
     if (rec->is_a) {
       SipAction a;
       a.leg = rec->id;
-      a.status = 500;
-      a.reason = "Server Internal Error";
-      a.warning = "b2bua.call.setup_deadline";
-      respond(rec, a);  // NUA ends the handle after it; `terminated` reaches the leg actor
+      // NUA ends the handle after it; `terminated` reaches the leg actor.
+      respond(rec, apply_refusal(a, b2bua::Refusal::call_setup_deadline));
     } else {
       nua_cancel(rec->nh, TAG_END());
       release_handle(rec);  // `terminated` now: the bridge fails the caller or tries the next

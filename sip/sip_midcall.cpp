@@ -52,8 +52,7 @@ void SipStack::Impl::on_in_dialog_offer(nua_handle_t* nh, LegRec* rec, const sip
   }
   msg_t* msg = nua_current_request(nua);
   if (!msg) {
-    nua_respond(nh, 500, "Server Internal Error", NUTAG_WITH_THIS(nua),
-                SIPTAG_WARNING_STR(warning("b2bua.internal").c_str()), TAG_END());
+    refuse_request(nh, table_refusal(b2bua::Refusal::internal));
     return;
   }
   const std::uint64_t txn = ++next_txn;
@@ -102,7 +101,7 @@ void SipStack::Impl::on_reoffer_response(LegRec* rec, int status, const char* ph
 void SipStack::Impl::on_dialog_ended(LegRec* rec, int status) {
   rec->bye_sent = true;
   LegEvent bye = make_event(rec->id, LegEventKind::bye, status, "Dialog ended");
-  bye.warning = "b2bua.dialog.ended";
+  bye.warning = warning_id(b2bua::Refusal::dialog_ended);  // the leg's end cause
   emit(std::move(bye));
   release_handle(rec);
 }
@@ -111,8 +110,7 @@ void SipStack::Impl::on_info(nua_handle_t* nh, LegRec* rec, const sip_t* sip) {
   if (!rec || !nh) {
     // INFO outside any call of ours (NUA lets out-of-dialog INFO through).
     if (nh) {
-      nua_respond(nh, 481, "Call/Transaction Does Not Exist", NUTAG_WITH_THIS(nua),
-                  SIPTAG_WARNING_STR(warning("b2bua.info.no_call").c_str()), TAG_END());
+      refuse_request(nh, table_refusal(b2bua::Refusal::info_no_dialog));
       nua_handle_destroy(nh);
     }
     return;
@@ -166,7 +164,7 @@ void SipStack::Impl::on_refresh_failed(LegRec* rec, int status) {
   std::string reason = "SIP;cause=" + std::to_string(cause) + ";text=\"Session refresh failed\"";
   nua_bye(rec->nh, SIPTAG_REASON_STR(reason.c_str()), TAG_END());
   LegEvent ev = make_event(rec->id, LegEventKind::bye, cause, "Session refresh failed");
-  ev.warning = "b2bua.session.refresh_failed";
+  ev.warning = "b2bua.session.refresh_failed";  // a call's end cause, not a refusal
   emit(std::move(ev));
 }
 

@@ -253,7 +253,7 @@ void SipStack::Impl::on_event(nua_event_t event, int status, const char* phrase,
         // A BYE we did not ask for: NUA's session timer (RFC 4028 10), the peer never refreshed.
         rec->bye_sent = true;
         LegEvent ev = make_event(rec->id, LegEventKind::bye, 408, "Session timeout");
-        ev.warning = "b2bua.session.expired";
+        ev.warning = "b2bua.session.expired";  // a call's end cause, not a refusal
         emit(std::move(ev));
       }
       return;
@@ -543,10 +543,16 @@ void SipStack::Impl::execute(const SipAction& a) {
     case SipActionKind::release:
       switch (release_step(leg_state(*rec))) {
         case ReleaseStep::respond: {
+          // Without an error status or a Warning of its own, b2bua.internal's.
+          const SipRefusal internal = sip_refusal(b2bua::Refusal::internal);
           SipAction r = a;
-          r.status = a.status >= 300 ? a.status : 500;
-          r.reason = a.status >= 300 ? a.reason : "Server Internal Error";
-          r.warning = a.warning.empty() ? "b2bua.internal" : a.warning;
+          if (a.status < 300) {
+            r.status = internal.status;
+            r.reason = internal.reason;
+          }
+          if (a.warning.empty()) {
+            r.warning = internal.warning;
+          }
           respond(rec, r);
           return;
         }
@@ -663,16 +669,15 @@ void SipStack::Impl::respond(LegRec* rec, const SipAction& a) {
 
 void SipStack::Impl::send_invite(const SipAction& a) {
   const OutboundInvite& inv = a.invite;
-  auto fail = [&](int status, const char* phrase, const char* id) {
-    LegEvent ev = make_event(a.leg, LegEventKind::failed, status, phrase);
-    ev.warning = id;
-    emit(std::move(ev));
+  auto fail = [&](b2bua::Refusal r) {
+    LegEvent ev = make_event(a.leg, LegEventKind::failed);
+    emit(std::move(apply_refusal(ev, r)));
     emit(make_event(a.leg, LegEventKind::terminated));
   };
   url_t* ruri = url_make(home, inv.request_uri.c_str());
   if (!ruri || (ruri->url_type != url_sip && ruri->url_type != url_sips) || !ruri->url_host) {
     su_free(home, ruri);
-    fail(500, "Server Internal Error", "b2bua.target.invalid");
+    fail(b2bua::Refusal::target_invalid);
     return;
   }
   ruri->url_headers = nullptr;  // sofia would make real headers of them (RFC 4475 escruri)
@@ -696,7 +701,7 @@ void SipStack::Impl::send_invite(const SipAction& a) {
                                 SIPTAG_CALL_ID_STR(inv.call_id.c_str()), TAG_END());
   if (!nh) {
     su_free(home, ruri);
-    fail(500, "Server Internal Error", "b2bua.target.invalid");
+    fail(b2bua::Refusal::target_invalid);
     return;
   }
   leg->nh = nh;

@@ -83,9 +83,8 @@ bool SipStack::Impl::check_target_refresh(nua_handle_t* nh, LegRec* rec, const s
     return false;
   }
   spdlog::info("sip: leg={} refused a request whose Contact cannot be a target ({})", rec->id,
-               check.warning);
-  nua_respond(nh, 400, "Bad Contact", NUTAG_WITH_THIS(nua),
-              SIPTAG_WARNING_STR(warning(std::string(check.warning)).c_str()), TAG_END());
+               check.warning());
+  refuse_request(nh, table_refusal(check.refusal.value_or(b2bua::Refusal::sip_bad_contact)));
   return true;
 }
 
@@ -94,12 +93,11 @@ bool SipStack::Impl::check_target_refresh(nua_handle_t* nh, LegRec* rec, const s
 // bridge tries the next target or answers the caller.
 void SipStack::Impl::on_bad_answer_target(LegRec* rec, const TargetCheck& check) {
   spdlog::info("sip: leg={} callee answered with an unusable target ({})", rec->id,
-               check.warning);
+               check.warning());
   rec->final_received = true;
   rec->answered = true;  // the dialog exists in NUA until our BYE ends it
-  LegEvent ev = make_event(rec->id, LegEventKind::failed, 502, "Bad Gateway");
-  ev.warning = "b2bua.target.bad_contact";
-  emit(std::move(ev));
+  LegEvent ev = make_event(rec->id, LegEventKind::failed);
+  emit(std::move(apply_refusal(ev, b2bua::Refusal::target_bad_contact)));
   rec->bye_sent = true;
   nua_bye(rec->nh, SIPTAG_REASON_STR("SIP;cause=502;text=\"Bad Contact\""), TAG_END());
 }
@@ -110,9 +108,10 @@ void SipStack::Impl::on_unknown_method(nua_handle_t* nh, LegRec* rec, const sip_
     check_target_refresh(nh, rec, sip, /*refuse=*/false);
   }
   if (nh) {
-    nua_respond(nh, SIP_501_NOT_IMPLEMENTED, NUTAG_WITH_THIS(nua),
+    const Refusal r = table_refusal(b2bua::Refusal::sip_unknown_method);
+    nua_respond(nh, r.status, r.phrase, NUTAG_WITH_THIS(nua),
                 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK"),
-                SIPTAG_WARNING_STR(warning("b2bua.sip.unknown_method").c_str()), TAG_END());
+                SIPTAG_WARNING_STR(warning(std::string(r.warning)).c_str()), TAG_END());
   }
   if (!rec && nh) {
     nua_handle_destroy(nh);  // a handle NUA made for this request alone

@@ -12,6 +12,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/call_types.hpp"
 #include "actors/protocol/leg_event.hpp"
+#include "actors/protocol/refusal.hpp"
 
 namespace b2bua::sip {
 
@@ -62,10 +63,7 @@ caf::behavior transport_actor(caf::stateful_actor<TransportState>* self,
           SipAction a;
           a.leg = call.leg;
           a.kind = SipActionKind::release;
-          a.status = 503;
-          a.reason = "Service Unavailable";
-          a.warning = "b2bua.starting";
-          sip->execute(std::move(a));
+          sip->execute(std::move(apply_refusal(a, b2bua::Refusal::starting)));
           return;
         }
         self->state.legs[call.leg];

@@ -77,9 +77,32 @@ TEST_CASE("a dialog's target and route set are checked before NUA may use them")
     }
     TargetCheck c = check_dialog_target(m, rr, row.uac, /*contact_required=*/true);
     CHECK(c.problem == row.problem);
-    CHECK(std::string(c.warning) == row.warning);
+    CHECK(std::string(c.warning()) == row.warning);
     CHECK(c.needs_lookup == row.needs_lookup);
   }
+}
+
+TEST_CASE("an unusable target is refused with 400: Missing Contact without one, else Bad Contact") {
+  Home h;
+  const TargetCheck none = check_dialog_target(nullptr, nullptr, false, /*contact_required=*/true);
+  REQUIRE(none.refusal.has_value());
+  CHECK(sip_refusal(*none.refusal).status == 400);
+  CHECK(sip_refusal(*none.refusal).reason == "Missing Contact");
+  CHECK(none.warning() == "b2bua.sip.bad_contact");
+  const TargetCheck star =
+      check_dialog_target(sip_contact_make(h.home, "*"), nullptr, false, /*contact_required=*/true);
+  REQUIRE(star.refusal.has_value());
+  CHECK(sip_refusal(*star.refusal).reason == "Bad Contact");
+  CHECK(star.warning() == "b2bua.sip.bad_contact");
+  const TargetCheck rr = check_dialog_target(sip_contact_make(h.home, "<sip:a@10.0.0.1>"),
+                                             sip_record_route_make(h.home, "<tel:+1555>"), false,
+                                             /*contact_required=*/true);
+  REQUIRE(rr.refusal.has_value());
+  CHECK(sip_refusal(*rr.refusal).reason == "Bad Contact");
+  CHECK(rr.warning() == "b2bua.sip.bad_record_route");
+  CHECK_FALSE(check_dialog_target(sip_contact_make(h.home, "<sip:a@10.0.0.1>"), nullptr, false,
+                                  /*contact_required=*/true)
+                  .refusal.has_value());
 }
 
 TEST_CASE("a missing Contact is fine where none is required") {
