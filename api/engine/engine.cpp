@@ -18,6 +18,7 @@
 #include "actors/backend_group.hpp"
 #include "actors/call_registry.hpp"
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/refusal.hpp"
 #include "actors/router.hpp"
 #include "api/records/call_stats.hpp"
 #include "api/records/cdr_store.hpp"
@@ -103,6 +104,7 @@ void Engine::start_actor_system() {
   p.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
   p.caf_cfg->set("logger.verbosity", caf::atom("quiet"));
   p.caf_cfg->set("logger.console", caf::atom("none"));
+  p.caf_cfg->add_error_category(refusal_category, render_refusal);  // b2bua::Refusal in caf::error
   p.sys = std::make_unique<caf::actor_system>(*p.caf_cfg);
 }
 

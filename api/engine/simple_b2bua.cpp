@@ -30,7 +30,7 @@ SimpleB2bua& SimpleB2bua::on_route(RouteFn fn) {
   policy_ = [fn = std::move(fn)](const IncomingCall& call, RouteReply reply) {
     std::string target = fn(call.from_uri, call.to_uri);
     if (target.empty()) {
-      reply(RouteDecision::reject(404, "Not Found", "b2bua.route.no_match"));
+      reply(RouteDecision::reject(Refusal::route_no_match));
     } else {
       reply(RouteDecision::route_to(std::move(target), "on_route"));
     }
